@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Creates .venv and installs paperscope with everything its service (and, with "dev", its
+# tests) needs.  Idempotent and quick on a second run: it reinstalls only when pyproject.toml
+# changed.  Usage: scripts/setup-env.sh [dev]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+extras="st"
+if [ "${1:-}" = "dev" ]; then extras="st,dev,postgres"; fi
+stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)-${extras//,/_}"
+if [ -f "$stamp" ]; then exit 0; fi
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+echo "setting up .venv (extras: $extras)..." >&2
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+# torch first and pinned: anything unpinned would pull a multi-GB CUDA build.
+.venv/bin/python -m pip install -q "torch==2.13.0"
+.venv/bin/python -m pip install -q -e ".[${extras}]"
+rm -f .venv/.installed-*
+touch "$stamp"

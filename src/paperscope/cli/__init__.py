@@ -1,0 +1,53 @@
+"""The ``paperscope`` command: a thin click layer over the library.
+
+Each noun's commands live in their own module and register themselves on the group.
+"""
+
+from __future__ import annotations
+
+import click
+
+from .. import __version__
+from ..errors import PaperscopeError
+from . import digest, harvest, ingest, related, search, web
+from .common import AppContext
+
+
+class UserError(click.ClickException):
+    """An expected failure: its message is printed without a traceback, exit status 2."""
+
+    exit_code = 2
+
+
+class PaperscopeGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except PaperscopeError as error:
+            raise UserError(str(error)) from error
+
+
+@click.group(cls=PaperscopeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="paperscope")
+@click.option(
+    "--home",
+    envvar="PAPERSCOPE_HOME",
+    type=click.Path(file_okay=False),
+    help="Data directory (database, indexes, rejects). Default: $PAPERSCOPE_HOME or the per-user data dir.",
+)
+@click.option(
+    "--database",
+    envvar="PAPERSCOPE_DATABASE_URL",
+    help="Database URL (sqlite:///... or postgresql://...). Default: SQLite file in the home.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@click.pass_context
+def main(ctx: click.Context, home: str | None, database: str | None, quiet: bool) -> None:
+    """Self-hosted research-paper discovery: ingest, search, feeds, web app and digests."""
+    app = AppContext(home, database, quiet)
+    ctx.obj = app
+    ctx.call_on_close(app.close)
+
+
+for module in (ingest, harvest, search, related, web, digest):
+    module.register(main)

@@ -1,0 +1,1 @@
+"""Indexes derived from the store: keyword (BM25) and semantic (embeddings)."""

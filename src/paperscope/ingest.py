@@ -1,0 +1,160 @@
+"""The ingest stage: parse results in, batched upserts and a rejects file out.
+
+Every importer and harvester funnels through :class:`Ingestor`, so counting, batching,
+reject reporting and progress are written once.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+from tqdm import tqdm
+
+from .errors import SourceError
+from .records import PaperRecord, ParseResult, Rejected
+from .store import Store, UpsertCounts, utc_now
+
+
+@dataclass(slots=True)
+class IngestSummary:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    files: int = 0
+    errors: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def add_counts(self, counts: UpsertCounts) -> None:
+        self.added += counts.added
+        self.updated += counts.updated
+        self.unchanged += counts.unchanged
+
+    @property
+    def records(self) -> int:
+        return self.added + self.updated + self.unchanged
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class RejectLog:
+    """Appends rejected records to ``rejects.jsonl`` in the home and reports each on stderr."""
+
+    def __init__(self, path: Path, echo: Callable[[str], None] | None = None) -> None:
+        self.path = path
+        self.echo = echo
+        self._handle: IO[bytes] | None = None
+
+    def write(self, rejected: Rejected) -> None:
+        if self._handle is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = open(self.path, "ab")  # noqa: SIM115 - kept open across many writes
+        entry = {"time": utc_now(), **asdict(rejected)}
+        self._handle.write(orjson.dumps(entry) + b"\n")
+        self._handle.flush()
+        if self.echo is not None:
+            self.echo(f"rejected {rejected.origin}: {rejected.reason}")
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+class Ingestor:
+    """Writes a stream of parse results to the store in batches (one transaction per batch)."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        batch_size: int = 2000,
+        progress: bool = False,
+        report_rejects: bool = True,
+    ) -> None:
+        self.store = store
+        self.batch_size = batch_size
+        self.progress = progress
+        self.rejects = RejectLog(store.settings.rejects_path, _stderr if report_rejects else None)
+        self.summary = IngestSummary()
+
+    def close(self) -> None:
+        self.rejects.close()
+
+    def __enter__(self) -> Ingestor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def write(
+        self, results: Iterable[ParseResult], job: tuple[str, dict[str, Any] | None] | None = None
+    ) -> None:
+        """Write ``results``; with ``job``, its state is committed together with the last batch."""
+        batch: list[PaperRecord] = []
+        for result in results:
+            if isinstance(result, Rejected):
+                self.summary.rejected += 1
+                self.rejects.write(result)
+                continue
+            batch.append(result)
+            if len(batch) >= self.batch_size:
+                self.summary.add_counts(self.store.write_records(batch))
+                batch = []
+        if batch or job is not None:
+            self.summary.add_counts(self.store.write_records(batch, job))
+
+    def ingest_paths(self, paths: Iterable[Path]) -> IngestSummary:
+        """Ingest files and folders (folders recursively), each by its detected format."""
+        from .sources import UnknownFormat, detect_format, expand_paths, parse_file
+
+        try:
+            files = list(expand_paths(paths))
+        except SourceError as error:
+            self.summary.errors.append(str(error))
+            _stderr(f"error: {error}")
+            return self.summary
+        total = sum(f.stat().st_size for f, _ in files)
+        bar = tqdm(
+            total=total, unit="B", unit_scale=True, desc="ingest", disable=not self.progress, file=sys.stderr
+        )
+        try:
+            for path, explicit in files:
+                try:
+                    detect_format(path)
+                    self.summary.files += 1
+                    self.write(_track(parse_file(path, on_bytes=bar.update), bar))
+                except UnknownFormat as error:
+                    # Inside a folder, files that are not paper metadata (READMEs, qrels) are
+                    # passed over and listed; a file named on the command line is an error.
+                    bar.update(path.stat().st_size)
+                    if explicit:
+                        self.summary.errors.append(str(error))
+                        _stderr(f"error: {error}")
+                    else:
+                        self.summary.skipped.append(str(path))
+                except SourceError as error:
+                    # One unreadable file must not stop the others; the summary carries it.
+                    self.summary.errors.append(str(error))
+                    _stderr(f"error: {error}")
+        finally:
+            bar.close()
+        return self.summary
+
+
+def _track(results: Iterable[ParseResult], bar: tqdm) -> Iterator[ParseResult]:
+    # The byte counter moves with the parser; the record rate is shown on the bar's postfix.
+    for count, result in enumerate(results, start=1):
+        if count % 5000 == 0:
+            bar.set_postfix(records=count, refresh=False)
+        yield result

@@ -1,0 +1,224 @@
+"""The store: the one module that owns all storage.  Every other stage goes through :class:`Store`.
+
+SQLite (one file in the home, WAL mode) is the default; the same schema and SQL run on
+PostgreSQL.  Sub-stores group the API by noun: papers here, accounts and digests in their
+own modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from ..config import Settings, load_settings
+from ..records import PaperRecord
+from . import lists as _lists
+from . import papers as _papers
+from .engine import create_engine, migrate
+from .models import Change, Paper, UpsertCounts
+from .upsert import BatchWriter, utc_now
+
+__all__ = ["Change", "Paper", "Store", "UpsertCounts", "utc_now"]
+
+
+class Store:
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self.settings = settings
+        self.engine = engine
+
+    @classmethod
+    def open(cls, home: str | None = None, database_url: str | None = None, *, upgrade: bool = True) -> Store:
+        settings = load_settings(home, database_url)
+        engine = create_engine(settings.database_url)
+        if upgrade:
+            migrate(engine)
+        return cls(settings, engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    # -- writing papers -------------------------------------------------------------------
+    def write_records(
+        self, records: Sequence[PaperRecord], job: tuple[str, dict[str, Any] | None] | None = None
+    ) -> UpsertCounts:
+        """Merge one batch of source records in a single transaction (all or nothing).
+
+        ``job`` (name, state) is saved in the same transaction, so a harvester's position can
+        never run ahead of, or fall behind, the records it has committed.
+        """
+        with self.transaction() as conn:
+            counts = BatchWriter(conn).write(records) if records else UpsertCounts()
+            if job is not None:
+                self.set_job_state(job[0], job[1], conn)
+            return counts
+
+    # -- reading papers -------------------------------------------------------------------
+    def get_paper(self, key: str) -> Paper | None:
+        with self.connect() as conn:
+            paper_id = _papers.resolve_key(conn, key)
+            if paper_id is None:
+                return None
+            found = _papers.get_papers(conn, [paper_id])
+        return found[0] if found else None
+
+    def get_papers(self, ids: Sequence[int]) -> list[Paper]:
+        with self.connect() as conn:
+            return _papers.get_papers(conn, ids)
+
+    def resolve_key(self, key: str) -> int | None:
+        with self.connect() as conn:
+            return _papers.resolve_key(conn, key)
+
+    def iter_papers(self, batch_size: int = 2000, after_id: int = 0) -> Iterator[list[Paper]]:
+        with self.connect() as conn:
+            yield from _papers.iter_papers(conn, batch_size, after_id)
+
+    def changes_since(self, seq: int, limit: int = 10000) -> list[Change]:
+        with self.connect() as conn:
+            return _papers.changes_since(conn, seq, limit)
+
+    def last_change_seq(self) -> int:
+        with self.connect() as conn:
+            return int(conn.execute(sa.text("SELECT COALESCE(MAX(seq), 0) FROM paper_changes")).scalar() or 0)
+
+    def count_papers(self) -> int:
+        with self.connect() as conn:
+            return int(conn.execute(sa.text("SELECT COUNT(*) FROM papers")).scalar() or 0)
+
+    # -- daily lists and trending ---------------------------------------------------------
+    def list_days(self) -> list[str]:
+        with self.connect() as conn:
+            return _lists.list_days(conn)
+
+    def daily_papers(
+        self,
+        start: str,
+        end: str,
+        *,
+        sort: str = "upvotes",
+        category: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Paper]:
+        with self.connect() as conn:
+            return _lists.daily_papers(
+                conn, start, end, sort=sort, category=category, limit=limit, offset=offset
+            )
+
+    def count_daily(self, start: str, end: str, category: str | None = None) -> int:
+        with self.connect() as conn:
+            return _lists.count_daily(conn, start, end, category)
+
+    def trending(
+        self,
+        *,
+        window_days: int = 7,
+        category: str | None = None,
+        min_upvotes: int = 0,
+        limit: int = 50,
+        offset: int = 0,
+        today: date | None = None,
+    ) -> list[tuple[Paper, float]]:
+        with self.connect() as conn:
+            return _lists.trending(
+                conn,
+                window_days=window_days,
+                category=category,
+                min_upvotes=min_upvotes,
+                limit=limit,
+                offset=offset,
+                today=today,
+            )
+
+    # -- resumable job positions ----------------------------------------------------------
+    def get_job_state(self, name: str) -> dict[str, Any] | None:
+        with self.connect() as conn:
+            raw = conn.execute(sa.text("SELECT state FROM job_state WHERE name = :n"), {"n": name}).scalar()
+        return orjson.loads(raw) if raw else None
+
+    def set_job_state(self, name: str, state: dict[str, Any] | None, conn: Connection | None = None) -> None:
+        """Save (or with None, clear) a job's position; pass ``conn`` to commit it with other writes."""
+        if conn is None:
+            with self.transaction() as own:
+                self.set_job_state(name, state, own)
+            return
+        if state is None:
+            conn.execute(sa.text("DELETE FROM job_state WHERE name = :n"), {"n": name})
+            return
+        conn.execute(
+            sa.text(
+                "INSERT INTO job_state (name, state, updated_at) VALUES (:n, :s, :t) "
+                "ON CONFLICT (name) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at"
+            ),
+            {"n": name, "s": orjson.dumps(state).decode(), "t": utc_now()},
+        )
+
+    # -- statistics -----------------------------------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        with self.connect() as conn:
+
+            def pairs(sql: str) -> dict[str, int]:
+                return {str(k): int(v) for k, v in conn.execute(sa.text(sql))}
+
+            return {
+                "papers": int(conn.execute(sa.text("SELECT COUNT(*) FROM papers")).scalar() or 0),
+                "with_arxiv_id": int(
+                    conn.execute(sa.text("SELECT COUNT(*) FROM papers WHERE arxiv_id IS NOT NULL")).scalar()
+                    or 0
+                ),
+                "by_source": pairs(
+                    "SELECT source, COUNT(*) FROM paper_sources GROUP BY source ORDER BY source"
+                ),
+                "by_month": pairs(
+                    "SELECT SUBSTR(published, 1, 7) AS m, COUNT(*) FROM papers WHERE published IS NOT NULL "
+                    "GROUP BY m ORDER BY m"
+                ),
+                "daily_entries": int(
+                    conn.execute(sa.text("SELECT COUNT(*) FROM daily_entries")).scalar() or 0
+                ),
+                "list_days": int(
+                    conn.execute(sa.text("SELECT COUNT(DISTINCT list_date) FROM daily_entries")).scalar() or 0
+                ),
+                "papers_with_upvotes": int(
+                    conn.execute(sa.text("SELECT COUNT(DISTINCT paper_id) FROM upvote_counts")).scalar() or 0
+                ),
+                "rejects": _count_lines(self.settings.rejects_path),
+            }
+
+
+def _count_lines(path: Any) -> int:
+    try:
+        with open(path, "rb") as handle:
+            return sum(1 for _ in handle)
+    except FileNotFoundError:
+        return 0
+
+
+def open_store(home: str | None = None, database_url: str | None = None) -> Store:
+    return Store.open(home, database_url)

@@ -1,0 +1,1 @@
+"""Accounts, sessions, local upvotes and collections (implemented by the web app work)."""

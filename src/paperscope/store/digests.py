@@ -1,0 +1,1 @@
+"""Subscriptions, digest sends and sent items (implemented by the email digest work)."""

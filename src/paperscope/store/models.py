@@ -1,0 +1,67 @@
+"""Plain objects the store hands out.  Everything above the store sees these, never rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class Paper:
+    id: int
+    key: str
+    arxiv_id: str | None
+    title: str
+    abstract: str
+    authors: list[str]
+    categories: list[str]
+    primary_category: str | None
+    published: str | None
+    updated: str | None
+    versions: list[dict[str, str | None]]
+    doi: str | None
+    journal_ref: str | None
+    comments: str | None
+    license: str | None
+    links: dict[str, str]
+    meta_source: str
+    created_at: str
+    modified_at: str
+    hf_upvotes: int = 0
+    local_upvotes: int = 0
+    list_dates: list[str] = field(default_factory=list)
+    submitted_by: str | None = None
+
+    @property
+    def upvotes(self) -> int:
+        """What a reader sees: upvotes imported from Hugging Face plus votes cast here."""
+        return self.hf_upvotes + self.local_upvotes
+
+    @property
+    def abs_url(self) -> str | None:
+        return self.links.get("abs") or (f"https://arxiv.org/abs/{self.arxiv_id}" if self.arxiv_id else None)
+
+    @property
+    def pdf_url(self) -> str | None:
+        return self.links.get("pdf") or (f"https://arxiv.org/pdf/{self.arxiv_id}" if self.arxiv_id else None)
+
+    @property
+    def code_url(self) -> str | None:
+        return self.links.get("code")
+
+
+@dataclass(slots=True)
+class UpsertCounts:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def add(self, other: UpsertCounts) -> None:
+        self.added += other.added
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+
+
+@dataclass(slots=True)
+class Change:
+    seq: int
+    paper_id: int
