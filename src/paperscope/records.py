@@ -86,7 +86,6 @@ class Rejected:
 
 ParseResult = PaperRecord | Rejected
 
-_SPACE = re.compile(r"\s+")
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 _LATEX_CMD = re.compile(r"\\[a-zA-Z]+")
 
@@ -95,12 +94,16 @@ def clean_text(text: str | None) -> str:
     """Collapse the hard line wraps and runs of spaces that arXiv metadata is full of."""
     if not text:
         return ""
-    return _SPACE.sub(" ", text).strip()
+    # split/join is several times faster than a regex here, and this runs on every field.
+    return " ".join(text.split())
 
 
 def normalize_title(title: str) -> str:
     """A key under which two spellings of one title meet: case, accents, TeX and punctuation folded."""
-    text = unicodedata.normalize("NFKD", title)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = _LATEX_CMD.sub(" ", text.lower())
-    return _SPACE.sub(" ", _NON_WORD.sub(" ", text).replace("_", " ")).strip()
+    text = title.lower()
+    if not text.isascii():
+        # Only non-ASCII titles pay for decomposition (most arXiv titles are ASCII).
+        text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+    if "\\" in text:
+        text = _LATEX_CMD.sub(" ", text)
+    return " ".join(_NON_WORD.sub(" ", text).replace("_", " ").split())

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import sqlalchemy as sa
@@ -20,9 +20,13 @@ from ..config import Settings, load_settings
 from ..records import PaperRecord
 from . import lists as _lists
 from . import papers as _papers
+from .digests import DigestStore
 from .engine import create_engine, migrate
 from .models import Change, Paper, UpsertCounts
 from .upsert import BatchWriter, utc_now
+
+if TYPE_CHECKING:
+    from .accounts import Accounts
 
 __all__ = ["Change", "Paper", "Store", "UpsertCounts", "utc_now"]
 
@@ -48,6 +52,18 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @property
+    def accounts(self) -> Accounts:
+        """Users, sessions, local upvotes and collections (see :mod:`.accounts`)."""
+        from .accounts import Accounts
+
+        return Accounts(self)
+
+    @property
+    def digests(self) -> DigestStore:
+        """Subscriptions and digest sends (``store/digests.py``)."""
+        return DigestStore(self.engine)
 
     @property
     def dialect(self) -> str:

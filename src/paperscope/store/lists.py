@@ -28,7 +28,7 @@ TRENDING_OFFSET_DAYS = 2.0
 TRENDING_FORMULA = "score = upvotes / (age_days + 2) ^ 1.5"
 
 _VOTES = (
-    "COALESCE((SELECT SUM(u.upvotes) FROM upvote_counts u WHERE u.paper_id = {p}), 0)"
+    "COALESCE((SELECT MAX(u.upvotes) FROM upvote_counts u WHERE u.paper_id = {p}), 0)"
     " + (SELECT COUNT(*) FROM votes v WHERE v.paper_id = {p})"
 )
 

@@ -14,7 +14,7 @@ from .models import Change, Paper
 
 _PAPER_SELECT = """
 SELECT p.*,
-  COALESCE((SELECT SUM(u.upvotes) FROM upvote_counts u WHERE u.paper_id = p.id), 0) AS hf_upvotes,
+  COALESCE((SELECT MAX(u.upvotes) FROM upvote_counts u WHERE u.paper_id = p.id), 0) AS hf_upvotes,
   (SELECT COUNT(*) FROM votes v WHERE v.paper_id = p.id) AS local_upvotes
 FROM papers p
 """

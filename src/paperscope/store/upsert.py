@@ -10,6 +10,7 @@ second.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +34,7 @@ _CORE_FIELDS = (
     "comments",
     "license",
 )
+_MERGED_FIELDS = (*_CORE_FIELDS, "authors", "categories")
 _COLUMNS = (
     "paper_key",
     "arxiv_id",
@@ -53,6 +55,18 @@ _COLUMNS = (
     "meta_source",
     "content_hash",
 )
+
+
+_NAMED = re.compile(r"(?<!:):([a-z_]+)")
+
+
+def _executemany(conn: Connection, sql: str, rows: list[dict[str, Any]]) -> None:
+    """executemany straight to the driver: SQLAlchemy's per-row parameter processing costs more
+    than SQLite's insert itself on a million-record ingest.  sqlite3 takes ``:name``; psycopg
+    takes ``%(name)s``."""
+    if conn.dialect.name != "sqlite":
+        sql = _NAMED.sub(r"%(\1)s", sql)
+    conn.exec_driver_sql(sql, rows)
 
 
 def utc_now() -> str:
@@ -124,28 +138,28 @@ def _new_row(record: PaperRecord, title_norm: str) -> dict[str, Any]:
 
 
 def _merge(row: dict[str, Any], record: PaperRecord, is_new: bool) -> None:
-    """Fold one record into a paper.  A source at least as trusted, describing a version at least
-    as new, overwrites what it says; anything else only fills gaps."""
+    """Fold one record into a paper.  A more trusted source, or one describing a newer version,
+    overwrites what it says; anything else only fills gaps."""
     incoming_versions = [{"version": v.version, "date": v.date} for v in record.versions]
-    take_over = is_new or _rank(record.priority, incoming_versions) >= _rank(
+    # Strictly greater, not equal: two equally trusted sources describing the same version
+    # (the same OAI record harvested twice with different categories) would otherwise take
+    # turns overwriting each other, and re-ingesting would never be a no-op.
+    take_over = is_new or _rank(record.priority, incoming_versions) > _rank(
         SOURCE_PRIORITY.get(row["meta_source"], 0), row["versions"]
     )
 
-    def put(name: str, value: Any) -> None:
-        if value in (None, "", [], {}):
-            return
-        if take_over or row[name] in (None, "", [], {}):
+    old_title = row["title"]
+    for name in _MERGED_FIELDS:
+        value = getattr(record, name)
+        # Empty means "this source does not say", never "erase it".
+        if value and (take_over or not row[name]):
             row[name] = value
-
-    for name in _CORE_FIELDS:
-        put(name, getattr(record, name))
-    put("authors", record.authors)
-    put("categories", record.categories)
     if record.arxiv_id and not row["arxiv_id"]:
         row["arxiv_id"] = record.arxiv_id
         row["paper_key"] = record.arxiv_id
     if take_over:
         row["meta_source"] = record.source
+    if row["title"] != old_title and not is_new:
         row["title_norm"] = normalize_title(row["title"])
 
     # Version history is a union: an older snapshot never erases a newer version.
@@ -171,11 +185,7 @@ def _merge(row: dict[str, Any], record: PaperRecord, is_new: bool) -> None:
 
 
 def _record_fields(record: PaperRecord) -> str:
-    present = [
-        name
-        for name in (*_CORE_FIELDS, "authors", "categories", "versions", "links")
-        if getattr(record, name)
-    ]
+    present = [name for name in (*_CORE_FIELDS, "authors", "categories", "versions", "links") if getattr(record, name)]
     return ",".join(present)
 
 
@@ -185,10 +195,10 @@ class BatchWriter:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def _fetch(self, column: str, values: set[str]) -> list[dict[str, Any]]:
+    def _fetch(self, column: str, values: set[str], where: str = "") -> list[dict[str, Any]]:
         if not values:
             return []
-        query = sa.text(f"SELECT * FROM papers WHERE {column} IN :values").bindparams(
+        query = sa.text(f"SELECT * FROM papers WHERE {column} IN :values {where}").bindparams(
             sa.bindparam("values", expanding=True)
         )
         return [_decode(row) for row in self.connection.execute(query, {"values": list(values)})]
@@ -211,9 +221,7 @@ class BatchWriter:
         )
         for row in self.connection.execute(query, {"ids": ids}):
             values = tuple(row)
-            found.setdefault(row.paper_id, {})[values[1]] = (
-                values[2] if len(values) == 3 else tuple(values[2:])
-            )
+            found.setdefault(row.paper_id, {})[values[1]] = values[2] if len(values) == 3 else tuple(values[2:])
         return found
 
     def write(self, records: Sequence[PaperRecord]) -> UpsertCounts:
@@ -237,29 +245,26 @@ class BatchWriter:
         for row in self._fetch("arxiv_id", arxiv_ids):
             remember(_State(row=row, id=row.pop("id"), original_hash=row["content_hash"]))
         # Title lookups are only needed where the arXiv id did not find the paper.
-        wanted_norms = {
-            n
-            for r, n in zip(records, norms, strict=True)
-            if not (r.arxiv_id and r.arxiv_id in by_arxiv) and not r.local_id
-        }
+        # An arXiv record only ever merges into a paper without an arXiv id (distinct arXiv
+        # papers may share a title: "Erratum", "Introduction"); a record without an id merges
+        # into any paper of the same title.
+        unlinked_norms = {n for r, n in zip(records, norms, strict=True) if r.arxiv_id and r.arxiv_id not in by_arxiv}
+        any_norms = {n for r, n in zip(records, norms, strict=True) if not r.arxiv_id and not r.local_id}
         explicit_keys = {r.local_id for r in records if r.local_id and not r.arxiv_id}
-        for row in self._fetch("paper_key", explicit_keys):
-            remember(_State(row=row, id=row.pop("id"), original_hash=row["content_hash"]))
-        for row in self._fetch("title_norm", wanted_norms):
-            if row["arxiv_id"] in by_arxiv:
+        found = self._fetch("paper_key", explicit_keys)
+        found += self._fetch("title_norm", unlinked_norms - any_norms, "AND arxiv_id IS NULL")
+        found += self._fetch("title_norm", any_norms)
+        for row in found:
+            if row["arxiv_id"] in by_arxiv or row["paper_key"] in by_key:
                 continue
             remember(_State(row=row, id=row.pop("id"), original_hash=row["content_hash"]))
-        local_keys = {
-            r.local_id or local_key(n) for r, n in zip(records, norms, strict=True) if not r.arxiv_id
-        }
+        local_keys = {r.local_id or local_key(n) for r, n in zip(records, norms, strict=True) if not r.arxiv_id}
         alias_ids = self._fetch_aliases(local_keys)
         if alias_ids:
             known = {s.id for s in states.values()}
             missing = {pid for pid in alias_ids.values() if pid not in known}
             if missing:
-                query = sa.text("SELECT * FROM papers WHERE id IN :ids").bindparams(
-                    sa.bindparam("ids", expanding=True)
-                )
+                query = sa.text("SELECT * FROM papers WHERE id IN :ids").bindparams(sa.bindparam("ids", expanding=True))
                 for raw in self.connection.execute(query, {"ids": list(missing)}):
                     row = _decode(raw)
                     remember(_State(row=row, id=row.pop("id"), original_hash=row["content_hash"]))
@@ -299,9 +304,7 @@ class BatchWriter:
             state.sources[record.source] = (record.origin, _record_fields(record))
             facts_changed = False
             if record.upvotes is not None:
-                current_votes = state.upvotes.get(
-                    record.source, old_votes.get(state.id or -1, {}).get(record.source)
-                )
+                current_votes = state.upvotes.get(record.source, old_votes.get(state.id or -1, {}).get(record.source))
                 if current_votes != record.upvotes:
                     state.upvotes[record.source] = record.upvotes
                     facts_changed = True
@@ -339,7 +342,7 @@ class BatchWriter:
         if inserts:
             columns = ", ".join((*_COLUMNS, "created_at", "modified_at"))
             values = ", ".join(f":{c}" for c in (*_COLUMNS, "created_at", "modified_at"))
-            conn.execute(sa.text(f"INSERT INTO papers ({columns}) VALUES ({values})"), inserts)
+            _executemany(conn, f"INSERT INTO papers ({columns}) VALUES ({values})", inserts)
             query = sa.text("SELECT id, paper_key FROM papers WHERE paper_key IN :keys").bindparams(
                 sa.bindparam("keys", expanding=True)
             )
@@ -350,13 +353,12 @@ class BatchWriter:
                     state.id = ids[state.row["paper_key"]]
         if updates:
             assignments = ", ".join(f"{c} = :{c}" for c in (*_COLUMNS, "modified_at"))
-            conn.execute(sa.text(f"UPDATE papers SET {assignments} WHERE id = :id"), updates)
+            _executemany(conn, f"UPDATE papers SET {assignments} WHERE id = :id", updates)
         aliases = [{"alias": s.old_key, "paper_id": s.id} for s in states if s.old_key]
         if aliases:
-            conn.execute(
-                sa.text(
-                    "INSERT INTO paper_aliases (alias, paper_id) VALUES (:alias, :paper_id) ON CONFLICT DO NOTHING"
-                ),
+            _executemany(
+                conn,
+                "INSERT INTO paper_aliases (alias, paper_id) VALUES (:alias, :paper_id) ON CONFLICT DO NOTHING",
                 aliases,
             )
         changed = [
@@ -365,8 +367,9 @@ class BatchWriter:
             if s.original_hash is None or s.row["content_hash"] != s.original_hash or s.facts_changed
         ]
         if changed:
-            conn.execute(
-                sa.text("INSERT INTO paper_changes (paper_id, changed_at) VALUES (:paper_id, :changed_at)"),
+            _executemany(
+                conn,
+                "INSERT INTO paper_changes (paper_id, changed_at) VALUES (:paper_id, :changed_at)",
                 changed,
             )
         provenance = [
@@ -375,14 +378,13 @@ class BatchWriter:
             for source, (origin, fields) in s.sources.items()
         ]
         if provenance:
-            conn.execute(
-                sa.text(
-                    "INSERT INTO paper_sources (paper_id, source, origin, fields, first_seen, last_seen) "
-                    "VALUES (:paper_id, :source, :origin, :fields, :now, :now) "
-                    "ON CONFLICT (paper_id, source) DO UPDATE SET origin = excluded.origin, "
-                    "fields = excluded.fields, last_seen = excluded.last_seen "
-                    "WHERE paper_sources.origin <> excluded.origin OR paper_sources.fields <> excluded.fields"
-                ),
+            _executemany(
+                conn,
+                "INSERT INTO paper_sources (paper_id, source, origin, fields, first_seen, last_seen) "
+                "VALUES (:paper_id, :source, :origin, :fields, :now, :now) "
+                "ON CONFLICT (paper_id, source) DO UPDATE SET origin = excluded.origin, "
+                "fields = excluded.fields, last_seen = excluded.last_seen "
+                "WHERE paper_sources.origin <> excluded.origin OR paper_sources.fields <> excluded.fields",
                 provenance,
             )
         votes = [
@@ -391,12 +393,11 @@ class BatchWriter:
             for source, count in s.upvotes.items()
         ]
         if votes:
-            conn.execute(
-                sa.text(
-                    "INSERT INTO upvote_counts (paper_id, source, upvotes, observed_at) "
-                    "VALUES (:paper_id, :source, :upvotes, :now) ON CONFLICT (paper_id, source) "
-                    "DO UPDATE SET upvotes = excluded.upvotes, observed_at = excluded.observed_at"
-                ),
+            _executemany(
+                conn,
+                "INSERT INTO upvote_counts (paper_id, source, upvotes, observed_at) "
+                "VALUES (:paper_id, :source, :upvotes, :now) ON CONFLICT (paper_id, source) "
+                "DO UPDATE SET upvotes = excluded.upvotes, observed_at = excluded.observed_at",
                 votes,
             )
         daily = [
@@ -412,13 +413,12 @@ class BatchWriter:
             for day, e in s.daily.items()
         ]
         if daily:
-            conn.execute(
-                sa.text(
-                    "INSERT INTO daily_entries (paper_id, list_date, submitted_by, num_comments, source, recorded_at) "
-                    "VALUES (:paper_id, :list_date, :submitted_by, :num_comments, :source, :now) "
-                    "ON CONFLICT (paper_id, list_date) DO UPDATE SET submitted_by = excluded.submitted_by, "
-                    "num_comments = excluded.num_comments, source = excluded.source"
-                ),
+            _executemany(
+                conn,
+                "INSERT INTO daily_entries (paper_id, list_date, submitted_by, num_comments, source, recorded_at) "
+                "VALUES (:paper_id, :list_date, :submitted_by, :num_comments, :source, :now) "
+                "ON CONFLICT (paper_id, list_date) DO UPDATE SET submitted_by = excluded.submitted_by, "
+                "num_comments = excluded.num_comments, source = excluded.source",
                 daily,
             )
 

@@ -92,6 +92,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("paper_id", "list_date"),
     )
     # Upvote counts observed at an external source (Hugging Face), kept apart from local votes.
+    # Several observations of the same count (an API response, a saved list) are not added up:
+    # readers see the largest.
     op.create_table(
         "upvote_counts",
         _paper_fk(),
