@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from paperscope.store import Store
+
+# Fixture modules of the web tests (tests/ is on sys.path: pytest inserts it for this conftest).
+pytest_plugins = ["web_support", "pg"]
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = (REPO.parent / "shared" / "data").resolve()
@@ -32,3 +36,11 @@ def home(tmp_path: Path) -> Path:
 def store(home: Path) -> Iterator[Store]:
     with Store.open(str(home)) as opened:
         yield opened
+
+
+@pytest.fixture()
+def replay() -> Iterator[Any]:
+    """A started loopback :class:`replay_server.ReplayServer` (test infrastructure), stopped after."""
+    from replay_server import serve  # tests/ is on sys.path (no __init__.py: pytest inserts it)
+
+    yield from serve()

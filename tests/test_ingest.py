@@ -104,7 +104,9 @@ def write_snapshot(sample: Path, path: Path, lines: int) -> None:
 
 
 @pytest.mark.slow
-def test_killed_ingest_loses_nothing_committed_and_a_rerun_finishes(shared_data: Path, home: Path, tmp_path: Path) -> None:
+def test_killed_ingest_loses_nothing_committed_and_a_rerun_finishes(
+    shared_data: Path, home: Path, tmp_path: Path
+) -> None:
     total = 40_000
     snapshot = tmp_path / "snapshot.jsonl"
     write_snapshot(shared_data / "arxiv" / "kaggle" / "arxiv-metadata-oai-snapshot.sample.jsonl", snapshot, total)

@@ -9,7 +9,7 @@ import click
 
 from .. import __version__
 from ..errors import PaperscopeError
-from . import digest, harvest, ingest, related, search, web
+from . import admin, digest, harvest, ingest, related, search, web
 from .common import AppContext
 
 
@@ -49,5 +49,5 @@ def main(ctx: click.Context, home: str | None, database: str | None, quiet: bool
     ctx.call_on_close(app.close)
 
 
-for module in (ingest, harvest, search, related, web, digest):
+for module in (ingest, harvest, search, related, web, digest, admin):
     module.register(main)

@@ -67,7 +67,8 @@ def daily_papers(
     }
     order = {
         "upvotes": "votes DESC, first_day DESC, p.id",
-        "published": "p.published DESC, votes DESC, p.id",
+        # NULLs sort first in DESC on PostgreSQL and last on SQLite: say where they go.
+        "published": "p.published IS NULL, p.published DESC, votes DESC, p.id",
         "date": "first_day DESC, votes DESC, p.id",
     }.get(sort)
     if order is None:

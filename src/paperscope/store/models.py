@@ -30,6 +30,7 @@ class Paper:
     local_upvotes: int = 0
     list_dates: list[str] = field(default_factory=list)
     submitted_by: str | None = None
+    num_comments: int = 0  # comments on Hugging Face, from its daily list
 
     @property
     def upvotes(self) -> int:

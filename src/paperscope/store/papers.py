@@ -52,13 +52,16 @@ def _attach_daily(conn: Connection, papers: list[Paper]) -> None:
         return
     by_id = {p.id: p for p in papers}
     query = sa.text(
-        "SELECT paper_id, list_date, submitted_by FROM daily_entries WHERE paper_id IN :ids ORDER BY list_date"
+        "SELECT paper_id, list_date, submitted_by, num_comments FROM daily_entries "
+        "WHERE paper_id IN :ids ORDER BY list_date"
     ).bindparams(sa.bindparam("ids", expanding=True))
     for row in conn.execute(query, {"ids": list(by_id)}):
         paper = by_id[row.paper_id]
         paper.list_dates.append(row.list_date)
         if row.submitted_by:
             paper.submitted_by = row.submitted_by
+        if row.num_comments:
+            paper.num_comments = max(paper.num_comments, int(row.num_comments))
 
 
 def resolve_key(conn: Connection, key: str) -> int | None:

@@ -23,10 +23,9 @@ def _id() -> sa.Column:
     return sa.Column("id", sa.Integer, primary_key=True, autoincrement=True)
 
 
-def _paper_fk(**kw: object) -> sa.Column:
-    return sa.Column(
-        "paper_id", sa.Integer, sa.ForeignKey("papers.id", ondelete="CASCADE"), nullable=False, **kw
-    )
+def _paper_fk(index: bool = False) -> sa.Column:
+    fk = sa.ForeignKey("papers.id", ondelete="CASCADE")
+    return sa.Column("paper_id", sa.Integer, fk, nullable=False, index=index)
 
 
 def upgrade() -> None:

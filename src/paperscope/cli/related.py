@@ -1,0 +1,59 @@
+"""``paperscope related``: the papers nearest to one paper by embedding."""
+
+from __future__ import annotations
+
+import click
+
+from ..errors import QueryError
+from ..index.vectors import SemanticIndex
+from .common import AppContext, echo_json, json_option, pass_app
+
+
+@click.command()
+@click.argument("paper")
+@click.option("--limit", "-n", default=10, show_default=True, type=click.IntRange(1, 1000),
+              help="How many related papers.")
+@json_option
+@pass_app
+def related(app: AppContext, paper: str, limit: int, as_json: bool) -> None:
+    """Papers related to PAPER (an arXiv id in any spelling, an arXiv/Hugging Face URL, or a local id).
+
+    Papers not embedded yet are embedded first (the same incremental update as `paperscope index`).
+    """
+    store = app.store
+    found = store.get_paper(paper)
+    if found is None:
+        raise QueryError(f"no paper {paper!r} in the store at {store.settings.home}; "
+                         "check the id, or ingest it first with `paperscope ingest`")
+    index = SemanticIndex.open(store.settings.index_dir)
+    try:
+        if not index.has(found.id):
+            # Cheap when little changed; the first time this is the whole embedding pass.
+            index.update(store, progress=app.show_progress())
+        if not index.has(found.id):
+            raise QueryError(f"paper {found.key} has no embedding; run `paperscope index`")
+        hits = index.related(found.id, limit)
+    finally:
+        index.close()
+    papers = store.get_papers(hits.ids.tolist())
+    scores = dict(zip(hits.ids.tolist(), hits.scores.tolist(), strict=True))
+    if as_json:
+        echo_json({
+            "paper": {"id": found.key, "title": found.title},
+            "related": [
+                {"id": p.key, "arxiv_id": p.arxiv_id, "title": p.title, "authors": p.authors,
+                 "published": p.published, "score": round(scores[p.id], 4), "url": p.abs_url}
+                for p in papers
+            ],
+        })
+        return
+    click.echo(f"related to {found.key}: {found.title}")
+    for rank, p in enumerate(papers, 1):
+        authors = ", ".join(p.authors[:3]) + (" et al." if len(p.authors) > 3 else "")
+        click.echo(f"{rank:3}. [{scores[p.id]:.3f}] {p.title}")
+        click.echo(f"     {p.key} · {p.published or 'undated'} · {authors or 'unknown authors'}")
+
+
+def register(group: click.Group) -> None:
+    """Add this module's commands to the main group."""
+    group.add_command(related)

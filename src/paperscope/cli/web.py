@@ -1,0 +1,87 @@
+"""``paperscope serve`` (the web app under uvicorn) and ``paperscope user`` (operator account tools)."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from .common import AppContext, echo_json, json_option, pass_app
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
+@click.option(
+    "--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes (uvicorn)."
+)
+@click.option(
+    "--proxy", is_flag=True, help="Trust X-Forwarded-* headers (behind a reverse proxy on this host)."
+)
+@pass_app
+def serve(app: AppContext, host: str, port: int, workers: int, proxy: bool) -> None:
+    """Serve the Daily Papers site and JSON API (on an empty store: a page that explains how to ingest).
+
+    Rate limits are counted per worker process.
+    """
+    import uvicorn
+
+    store = app.store  # opens (and migrates) once here, so workers start on a current schema
+    os.environ["PAPERSCOPE_HOME"] = str(store.settings.home)
+    os.environ["PAPERSCOPE_DATABASE_URL"] = store.settings.database_url
+    papers = store.count_papers()
+    click.echo(
+        f"paperscope: {papers} papers in {store.settings.home}; serving on http://{host}:{port}/", err=True
+    )
+    if papers == 0:
+        click.echo("the store is empty: load papers with `paperscope ingest PATH`", err=True)
+    uvicorn.run(
+        "paperscope.web.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=proxy,
+        forwarded_allow_ips="127.0.0.1" if proxy else None,
+        log_level="warning" if app.quiet else "info",
+    )
+
+
+@click.group()
+def user() -> None:
+    """Manage site accounts (operators)."""
+
+
+@user.command("create")
+@click.argument("username")
+@click.option("--email", required=True, help="The user's email address.")
+@click.password_option(help="Password (asked for when not given).")
+@json_option
+@pass_app
+def create(app: AppContext, username: str, email: str, password: str, as_json: bool) -> None:
+    """Create an account."""
+    made = app.store.accounts.create_user(username, email, password)
+    if as_json:
+        echo_json({"id": made.id, "username": made.username, "email": made.email})
+    else:
+        click.echo(f"created user {made.username} (id {made.id})")
+
+
+@user.command("token")
+@click.argument("username")
+@click.option("--days", default=365, show_default=True, type=click.IntRange(1, 3650), help="Validity.")
+@pass_app
+def token(app: AppContext, username: str, days: int) -> None:
+    """Print a new API token for USERNAME (send it as `Authorization: Bearer TOKEN`)."""
+    from ..errors import QueryError
+
+    found = app.store.accounts.get_user_by_name(username)
+    if found is None:
+        raise QueryError(f"no user {username!r}: create one with `paperscope user create`")
+    click.echo(app.store.accounts.create_session(found.id, days=days))
+
+
+def register(group: click.Group) -> None:
+    """Add this module's commands to the main group."""
+    group.add_command(serve)
+    group.add_command(user)

@@ -1,0 +1,170 @@
+"""``paperscope index``: bring the keyword, metadata and semantic indexes up to date with the store.
+
+Incremental by default: each index remembers the store's change seq it has reached and
+processes only papers changed since (``store.changes_since``); a changed paper is replaced,
+never duplicated.  An empty index, or ``rebuild=True``, reads every paper instead (faster
+than replaying the whole change record).  Searches keep working meanwhile: tantivy readers see
+the previous commit and the metadata files are swapped atomically.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from ..errors import QueryError
+from ..store import Paper, Store
+from .keyword import KeywordIndex, KeywordWriter
+from .meta import MetaIndex
+
+BATCH = 2000
+# Commit the keyword index every this many papers during a rebuild, so that an interrupted
+# rebuild does not lose everything (and a reader sees progress).
+COMMIT_EVERY = 200_000
+
+
+def keyword_dir(index_dir: Path) -> Path:
+    return index_dir / "keyword"
+
+
+def meta_dir(index_dir: Path) -> Path:
+    return index_dir / "meta"
+
+
+def _changed_batches(store: Store, seq: int) -> Iterator[tuple[list[int], int]]:
+    """Distinct changed paper ids, a batch at a time, with the seq reached after the batch."""
+    while True:
+        changes = store.changes_since(seq, limit=BATCH * 4)
+        if not changes:
+            return
+        seq = changes[-1].seq
+        yield list(dict.fromkeys(c.paper_id for c in changes)), seq
+
+
+def update_keyword(
+    store: Store, index_dir: Path, *, rebuild: bool = False, progress: bool = False
+) -> dict[str, Any]:
+    """Update the keyword and metadata indexes together (they index the same papers)."""
+    started = time.perf_counter()
+    meta = MetaIndex.open(meta_dir(index_dir), writable=True)
+    fresh = rebuild or not KeywordIndex.exists(keyword_dir(index_dir)) or not meta.state_path.exists()
+    try:
+        keyword = KeywordIndex.open(keyword_dir(index_dir))
+    except QueryError:
+        if not fresh:
+            raise
+        # An index that cannot be opened (say, an older schema) is only removed when we are
+        # rebuilding anyway.  Otherwise the folder is kept: readers may have it open.
+        KeywordIndex.remove(keyword_dir(index_dir))
+        keyword = KeywordIndex.open(keyword_dir(index_dir))
+    if fresh:
+        meta.clear()
+    # The two indexes may have reached different points (a crash between their saves):
+    # replay from the earlier one; replacing a document twice is harmless.
+    seq = 0 if fresh else min(keyword.seq, meta.seq)
+    indexed = removed = 0
+    with keyword.writer() as writer:
+        if fresh:
+            # Replacing a live index commits once at the end, so readers never see it half
+            # built; building into an empty one commits as it goes, so a crash keeps progress.
+            replacing = keyword.num_docs() > 0
+            writer.raw.delete_all_documents()
+            indexed, seq = _full(store, writer, meta, progress, commit_as_we_go=not replacing)
+        else:
+            indexed, removed, seq = _incremental(store, writer, meta, seq, progress)
+        writer.commit(seq)
+    meta.save(seq)
+    keyword.index.reload()
+    elapsed = time.perf_counter() - started
+    return {
+        "mode": "rebuild" if fresh else "incremental",
+        "indexed": indexed,
+        "removed": removed,
+        "documents": keyword.num_docs(),
+        "seq": seq,
+        "seconds": round(elapsed, 3),
+        "rate_per_s": round(indexed / elapsed, 1) if elapsed > 0 and indexed else 0.0,
+    }
+
+
+def _bar(total: int, desc: str, progress: bool) -> tqdm:
+    return tqdm(total=total, unit="paper", desc=desc, disable=not progress, file=sys.stderr)
+
+
+def _full(
+    store: Store, writer: KeywordWriter, meta: MetaIndex, progress: bool, *, commit_as_we_go: bool
+) -> tuple[int, int]:
+    # Take the seq first: a paper changed while we read is then replayed by the next update.
+    seq = store.last_change_seq()
+    count = 0
+    with _bar(store.count_papers(), "index keyword", progress) as bar:
+        for batch in store.iter_papers(BATCH):
+            batch = _with_list_dates(store, batch)
+            writer.add_new(batch)
+            meta.put(batch)
+            count += len(batch)
+            bar.update(len(batch))
+            if commit_as_we_go and count % COMMIT_EVERY < len(batch):
+                writer.raw.commit()
+    return count, seq
+
+
+def _with_list_dates(store: Store, batch: list[Paper]) -> list[Paper]:
+    """Papers without a publication day are dated by their daily lists, which iter_papers omits."""
+    undated = [p.id for p in batch if not p.published]
+    if not undated:
+        return batch
+    fetched = {p.id: p for p in store.get_papers(undated)}
+    return [fetched.get(p.id, p) for p in batch]
+
+
+def _incremental(
+    store: Store, writer: KeywordWriter, meta: MetaIndex, seq: int, progress: bool
+) -> tuple[int, int, int]:
+    indexed = removed = 0
+    pending = store.last_change_seq() - seq
+    with _bar(max(pending, 0), "index keyword", progress) as bar:
+        for ids, reached in _changed_batches(store, seq):
+            papers: list[Paper] = store.get_papers(ids)
+            found = {p.id for p in papers}
+            gone = [i for i in ids if i not in found]  # merged away or deleted
+            writer.put(papers)
+            writer.delete(gone)
+            meta.put(papers)
+            meta.remove(gone)
+            indexed += len(papers)
+            removed += len(gone)
+            bar.update(reached - seq)
+            seq = reached
+    return indexed, removed, seq
+
+
+def update_indexes(
+    store: Store, *, rebuild: bool = False, progress: bool = False, semantic: bool = True
+) -> dict[str, Any]:
+    """Update every index; returns counts per index (what ``paperscope index --json`` prints)."""
+    index_dir = store.settings.index_dir
+    index_dir.mkdir(parents=True, exist_ok=True)
+    result: dict[str, Any] = {"keyword": update_keyword(store, index_dir, rebuild=rebuild, progress=progress)}
+    if semantic:
+        from .vectors import SemanticIndex
+
+        if rebuild:
+            remove = getattr(SemanticIndex, "remove", None)
+            if callable(remove):
+                remove(index_dir)
+        started = time.perf_counter()
+        sem = SemanticIndex.open(index_dir)
+        try:
+            counts = sem.update(store, progress=progress)
+        finally:
+            sem.close()
+        counts = dict(counts)
+        counts.setdefault("seconds", round(time.perf_counter() - started, 3))
+        result["semantic"] = counts
+    return result

@@ -1,0 +1,337 @@
+"""Semantic search and related papers over paper embeddings, kept up to date incrementally.
+
+:class:`SemanticIndex` follows the store's change record (``store.changes_since``): each
+update embeds the papers added or changed since its last seq whose title + abstract text
+actually changed, in checkpoints of :attr:`SemanticIndex.page_size` changes, each committed
+as a new segment + manifest (see :mod:`.vectorfiles`).  Search is an exact matrix product
+over the unit vectors below :attr:`ann_threshold` papers, and a usearch HNSW index above it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from tqdm import tqdm
+
+from ..errors import PaperscopeError, QueryError
+from ..store import Store
+from . import vectorfiles as vf
+from .embed import Embedder, configured_model, load_embedder, paper_text
+from .hits import Hits
+
+# Below this many papers exact search is fast enough (~10 ms per query at 100k x 384 float32)
+# and has perfect recall; above it the HNSW index answers in well under a millisecond.
+ANN_THRESHOLD = 100_000
+# HNSW parameters: measured recall@10 >= 0.98 against exact search (bench/vectors.py, tests).
+ANN_CONNECTIVITY = 32
+ANN_EXPANSION_ADD = 200
+ANN_EXPANSION_SEARCH = 160
+# Filtered search: exact over the allowed rows when there are at most this many of them.
+EXACT_SUBSET_MAX = 50_000
+# Segments kept before everything is rewritten into one (a rewrite does not change vectors).
+MAX_SEGMENTS = 8
+
+
+def _top(scores: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.intp]:
+    """Indices of the k best scores, best first."""
+    k = min(k, len(scores))
+    if k <= 0:
+        return np.empty(0, dtype=np.intp)
+    part = np.argpartition(-scores, k - 1)[:k]
+    return part[np.argsort(-scores[part], kind="stable")]
+
+
+class SemanticIndex:
+    """Embeddings of every paper in the store, under ``<index_dir>/semantic``."""
+
+    page_size = 10_000  # changes per checkpoint
+
+    def __init__(self, folder: Path, model: str, ann_threshold: int) -> None:
+        self.folder = folder
+        self.model = model
+        self.ann_threshold = ann_threshold
+        self._snap: vf.Snapshot | None = None
+        self._seen: tuple[int, int] | None = None  # (inode, mtime) of the manifest we loaded
+
+    @classmethod
+    def open(cls, index_dir: Path, model: str | None = None, *, ann_threshold: int | None = None) -> SemanticIndex:
+        """Open (creating the folder); ``model`` defaults to ``$PAPERSCOPE_EMBEDDING_MODEL`` or MiniLM int8."""
+        folder = Path(index_dir) / "semantic"
+        folder.mkdir(parents=True, exist_ok=True)
+        return cls(folder, configured_model(model), ANN_THRESHOLD if ann_threshold is None else ann_threshold)
+
+    @staticmethod
+    def remove(index_dir: Path) -> None:
+        """Delete the semantic index (``paperscope index --rebuild``); the next update re-embeds all."""
+        folder = Path(index_dir) / "semantic"
+        if folder.exists():
+            shutil.rmtree(folder)
+
+    def close(self) -> None:
+        self._snap = None
+        self._seen = None
+
+    def __enter__(self) -> SemanticIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading -------------------------------------------------------------------------
+    def snapshot(self) -> vf.Snapshot | None:
+        """The current vectors; re-opened when another process (or an update) swapped the manifest."""
+        path = self.folder / vf.MANIFEST
+        for _attempt in range(5):
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                self.close()
+                return None
+            key = (stat.st_ino, stat.st_mtime_ns)
+            if key == self._seen:
+                return self._snap
+            manifest = vf.read_manifest(path)
+            if manifest is None:
+                continue
+            try:
+                snap = vf.Snapshot.load(self.folder, manifest)
+                snap.ann = self._open_ann(manifest)
+            except FileNotFoundError:
+                # An update replaced the manifest and removed its old files while we read: retry.
+                time.sleep(0.05)
+                continue
+            # One assignment: a thread searching meanwhile sees the old or the new pair, never a mix.
+            self._snap, self._seen = snap, key
+            return snap
+        raise PaperscopeError(f"semantic index {self.folder} keeps changing under us; try again")
+
+    def _open_ann(self, manifest: dict[str, Any]) -> Any:
+        ann = manifest.get("ann")
+        if not ann or ann["gen"] != manifest["gen"]:
+            return None  # missing or stale: exact search stays correct meanwhile
+        from usearch.index import Index
+
+        index = Index.restore(str(self.folder / ann["file"]), view=True, expansion_search=ANN_EXPANSION_SEARCH)
+        if index is None:
+            raise FileNotFoundError(ann["file"])
+        return index
+
+    def stats(self) -> dict[str, Any]:
+        snap = self.snapshot()
+        if snap is None:
+            return {"model": self.model, "papers": 0, "ann": False}
+        return {"model": snap.model, "dim": snap.dim, "papers": len(snap), "segments": len(snap.vectors),
+                "last_seq": snap.manifest["last_seq"], "ann": snap.ann is not None}
+
+    def has(self, paper_id: int) -> bool:
+        snap = self.snapshot()
+        return snap is not None and len(snap.lookup(np.array([paper_id], dtype=np.int64))[0]) == 1
+
+    def embed_query(self, text: str) -> npt.NDArray[np.float32]:
+        return load_embedder(self.model).embed([text])[0]
+
+    def search(self, query: str, k: int, allowed: npt.NDArray[np.int64] | None = None) -> Hits:
+        """Papers nearest to the query text; ``allowed`` (sorted store ids) restricts the candidates."""
+        snap = self.snapshot()
+        if snap is None or len(snap) == 0 or k <= 0:
+            return Hits.empty()
+        if snap.model != self.model:
+            raise QueryError(
+                f"the semantic index holds vectors of model {snap.model!r} but {self.model!r} is configured; "
+                "run `paperscope index` to re-embed, or set $PAPERSCOPE_EMBEDDING_MODEL back"
+            )
+        return self.search_vector(self.embed_query(query), k, allowed)
+
+    def related(self, paper_id: int, k: int) -> Hits:
+        """Nearest neighbours of a paper's own vector, the paper itself left out."""
+        snap = self.snapshot()
+        found = None if snap is None else snap.lookup(np.array([paper_id], dtype=np.int64))[1]
+        if snap is None or found is None or len(found) == 0:
+            raise QueryError(f"paper {paper_id} has no embedding yet; run `paperscope index`")
+        hits = self.search_vector(snap.rows(found)[0], k + 1)
+        keep = hits.ids != paper_id
+        return Hits(hits.ids[keep][:k], hits.scores[keep][:k])
+
+    def search_vector(self, vector: npt.NDArray[np.float32], k: int,
+                      allowed: npt.NDArray[np.int64] | None = None) -> Hits:
+        snap = self.snapshot()
+        if snap is None or len(snap) == 0 or k <= 0:
+            return Hits.empty()
+        q = np.asarray(vector, dtype=np.float32)
+        if allowed is None:
+            if snap.ann is not None:
+                hits = self._ann_search(snap, q, min(k, len(snap)))
+                if len(hits) >= min(k, len(snap)):
+                    return hits
+            return self._exact_all(snap, q, k)
+        ids, positions = snap.lookup(np.asarray(allowed, dtype=np.int64))
+        if len(ids) == 0:
+            return Hits.empty()
+        if snap.ann is not None and len(ids) > EXACT_SUBSET_MAX:
+            # Oversample in proportion to how much the filter removes, then fall back to exact.
+            want = min(k, len(ids))
+            count = min(len(snap), max(4 * k, int(2 * k * len(snap) / len(ids))), 20_000)
+            hits = self._ann_search(snap, q, count)
+            keep = np.isin(hits.ids, ids)
+            if keep.sum() >= want:
+                return Hits(hits.ids[keep][:k], hits.scores[keep][:k])
+        return self._exact_rows(snap, q, k, ids, positions)
+
+    def _ann_search(self, snap: vf.Snapshot, q: npt.NDArray[np.float32], count: int) -> Hits:
+        matches = snap.ann.search(q, count)
+        # metric "ip" on unit vectors: distance = 1 - cosine.
+        return Hits(matches.keys.astype(np.int64), (1.0 - matches.distances).astype(np.float32))
+
+    def _exact_all(self, snap: vf.Snapshot, q: npt.NDArray[np.float32], k: int) -> Hits:
+        scores = np.concatenate([vec @ q for vec in snap.vectors]).astype(np.float32)
+        scores[~snap.live] = -np.inf  # rows superseded by a newer embedding of the same paper
+        best = _top(scores, min(k, len(snap)))
+        return Hits(snap.all_ids[best], scores[best])
+
+    def _exact_rows(self, snap: vf.Snapshot, q: npt.NDArray[np.float32], k: int,
+                    ids: npt.NDArray[np.int64], positions: npt.NDArray[np.intp]) -> Hits:
+        scores = np.empty(len(ids), dtype=np.float32)
+        for start in range(0, len(ids), 65536):  # bounded memory for large allowed sets
+            scores[start : start + 65536] = snap.rows(positions[start : start + 65536]) @ q
+        best = _top(scores, k)
+        return Hits(ids[best], scores[best])
+
+    # -- writing -------------------------------------------------------------------------
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One updater at a time (readers never lock: they read whole files named by the manifest)."""
+        with open(self.folder / "update.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def update(self, store: Store, *, progress: bool = False) -> dict[str, Any]:
+        """Embed what changed in the store since the last update (everything after a model change)."""
+        start = time.perf_counter()
+        with self._locked():
+            current = vf.read_manifest(self.folder / vf.MANIFEST)
+            manifest: dict[str, Any] | None
+            if current is None or current["model"] == self.model:
+                # Checkpoints go live as they are made: a first build is searchable while it runs.
+                work_path, manifest = self.folder / vf.MANIFEST, current
+                # A staged build for some other model was abandoned: its files go below.
+                (self.folder / vf.NEXT_MANIFEST).unlink(missing_ok=True)
+            else:
+                # New model: build beside the current vectors and swap at the end, so searches
+                # keep working on the old ones meanwhile; a killed build resumes.
+                work_path = self.folder / vf.NEXT_MANIFEST
+                staged = vf.read_manifest(work_path)
+                manifest = staged if staged is not None and staged["model"] == self.model else None
+            embedder: Embedder | None = None
+            if manifest is None:
+                embedder = load_embedder(self.model)
+                manifest = vf.empty_manifest(embedder.name, embedder.dim)
+                vf.write_manifest(work_path, manifest)
+            embedded, run_segments = self._follow_changes(store, manifest, work_path, embedder, progress)
+            snap = self._finish(manifest, work_path, run_segments)
+            if work_path.name == vf.NEXT_MANIFEST:
+                vf.write_manifest(self.folder / vf.MANIFEST, manifest)
+                (self.folder / vf.NEXT_MANIFEST).unlink()
+            vf.remove_unreferenced(self.folder, vf.referenced_files(manifest))
+        return {"embedded": embedded, "total": len(snap), "seconds": round(time.perf_counter() - start, 3),
+                "model": manifest["model"], "dim": manifest["dim"], "ann": bool(manifest.get("ann"))}
+
+    def _follow_changes(self, store: Store, manifest: dict[str, Any], work_path: Path,
+                        embedder: Embedder | None, progress: bool) -> tuple[int, list[dict[str, Any]]]:
+        snap = vf.Snapshot.load(self.folder, manifest)
+        known: dict[int, int] = {}  # text hashes of papers embedded in this run
+        embedded = 0
+        run_segments: list[dict[str, Any]] = []
+        pending = max(store.last_change_seq() - manifest["last_seq"], 0)
+        with tqdm(total=pending, unit="paper", desc="embedding", disable=not progress or not pending) as bar:
+            while changes := store.changes_since(manifest["last_seq"], limit=self.page_size):
+                paper_ids = sorted({c.paper_id for c in changes})
+                texts, ids, hashes = [], [], []
+                old_ids, _ = snap.lookup(np.asarray(paper_ids, dtype=np.int64))
+                old = dict(zip(old_ids.tolist(), snap.hashes[np.searchsorted(snap.ids, old_ids)].tolist(),
+                               strict=True)) if len(old_ids) else {}
+                for paper in store.get_papers(paper_ids):
+                    text = paper_text(paper.title, paper.abstract)
+                    digest = vf.text_hash(text)
+                    if known.get(paper.id, old.get(paper.id)) == digest:
+                        continue  # metadata other than title/abstract changed: vector still right
+                    texts.append(text)
+                    ids.append(paper.id)
+                    hashes.append(digest)
+                bar.update(len(changes) - len(texts))  # repeats and unchanged texts: nothing to embed
+                if texts:
+                    if embedder is None:
+                        embedder = load_embedder(self.model)
+                    vectors = np.empty((len(texts), int(manifest["dim"])), dtype=np.float32)
+                    for s in range(0, len(texts), 256):  # small steps so the bar moves
+                        vectors[s : s + 256] = embedder.embed(texts[s : s + 256])
+                        bar.update(len(texts[s : s + 256]))
+                    segment = vf.write_segment(self.folder, vectors, np.asarray(ids, dtype=np.int64),
+                                               np.asarray(hashes, dtype=np.uint64), manifest["gen"] + 1)
+                    manifest["segments"].append(segment)
+                    run_segments.append(segment)
+                    known.update(zip(ids, hashes, strict=True))
+                    embedded += len(texts)
+                manifest["last_seq"] = changes[-1].seq
+                manifest["gen"] += 1
+                vf.write_manifest(work_path, manifest)  # checkpoint: after the segment is on disk
+        return embedded, run_segments
+
+    def _finish(self, manifest: dict[str, Any], work_path: Path, run_segments: list[dict[str, Any]]) -> vf.Snapshot:
+        """Bring the ANN index up to date, then fold this run's segments (or all of them) into one."""
+        snap = vf.Snapshot.load(self.folder, manifest)
+        ann = manifest.get("ann")
+        if len(snap) >= self.ann_threshold and (not ann or ann["gen"] != manifest["gen"]):
+            from .ann import refresh_ann
+
+            manifest["ann"] = refresh_ann(self.folder, snap, ann, ANN_CONNECTIVITY, ANN_EXPANSION_ADD)
+            manifest["ann"]["gen"] = manifest["gen"]
+            vf.write_manifest(work_path, manifest)
+        elif len(snap) < self.ann_threshold and ann:
+            manifest["ann"] = None
+            vf.write_manifest(work_path, manifest)
+        dead = len(snap.all_ids) - len(snap)
+        if len(manifest["segments"]) > MAX_SEGMENTS or dead > 0.25 * max(len(snap), 1):
+            fold = list(manifest["segments"])
+        elif len(run_segments) > 1:
+            fold = run_segments
+        else:
+            return snap
+        self._fold(manifest, work_path, snap, fold)
+        return vf.Snapshot.load(self.folder, manifest)
+
+    def _fold(self, manifest: dict[str, Any], work_path: Path, snap: vf.Snapshot,
+              fold: list[dict[str, Any]]) -> None:
+        """Rewrite some segments as one holding only their live rows.  The live vectors do not
+        change, so an ANN index that was current stays current."""
+        names = {s["name"] for s in fold}
+        chosen = [i for i, s in enumerate(manifest["segments"]) if s["name"] in names]
+        positions = np.concatenate([
+            np.flatnonzero(snap.live[snap.offsets[i] : snap.offsets[i] + len(snap.seg_ids[i])]) + snap.offsets[i]
+            for i in chosen
+        ])
+        ids = snap.all_ids[positions]
+        order = np.argsort(ids, kind="stable")
+        positions, ids = positions[order], ids[order]
+        hashes = snap.hashes[np.searchsorted(snap.ids, ids)]
+        segment = vf.write_segment(self.folder, snap.rows(positions), ids, hashes, max(s["gen"] for s in fold))
+        first = chosen[0]
+        kept = [s for s in manifest["segments"] if s["name"] not in names]
+        # The folded segment takes the place of the first one folded, so "newest row wins" holds.
+        kept.insert(first, segment)
+        was_current = bool(manifest.get("ann")) and manifest["ann"]["gen"] == manifest["gen"]
+        manifest["segments"] = kept
+        manifest["gen"] += 1
+        if was_current:
+            manifest["ann"]["gen"] = manifest["gen"]
+        vf.write_manifest(work_path, manifest)

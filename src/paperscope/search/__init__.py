@@ -1,0 +1,1 @@
+"""Search: the query language, the one search API, fusion and snippets."""

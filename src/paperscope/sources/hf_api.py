@@ -1,0 +1,108 @@
+"""Hugging Face Papers API JSON: ``/api/daily_papers`` lists and ``/api/papers/{id}`` objects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+from ..arxiv_ids import parse_arxiv_id
+from ..records import PaperRecord, ParseResult, clean_text
+from .common import iso_day, reject
+
+SOURCE = "hf-api"
+CONTAINER_KEYS = ("papers", "data", "items", "results", "records")
+
+
+def is_hf_item(obj: Any) -> bool:
+    """A daily-list entry (``{"paper": {...}}``) or a paper object as the API returns it."""
+    if not isinstance(obj, dict):
+        return False
+    if isinstance(obj.get("paper"), dict):
+        return True
+    authors = obj.get("authors")
+    return (
+        "id" in obj
+        and "summary" in obj
+        and ("discussionId" in obj or "publishedAt" in obj)
+        and isinstance(authors, list)
+        and all(isinstance(a, dict) for a in authors)
+    )
+
+
+def _dump(obj: Any) -> str:
+    return orjson.dumps(obj).decode()[:200]
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    raise ValueError(f"count {value!r} is not a whole number")
+
+
+def _submitter(value: Any) -> str | None:
+    if isinstance(value, dict):
+        name = value.get("fullname") or value.get("name") or value.get("user")
+        return str(name) if name else None
+    return str(value) if value else None
+
+
+def hf_item(item: Any, origin: str) -> ParseResult:
+    """One daily entry or paper object -> record (HF facts included) or Rejected."""
+    if not is_hf_item(item):
+        reason = "not a Hugging Face paper object (expected paper.id, title, summary)"
+        return reject(SOURCE, origin, reason, _dump(item))
+    paper = item["paper"] if isinstance(item.get("paper"), dict) else item
+    raw_id = str(paper.get("id") or "")
+    parsed = parse_arxiv_id(raw_id)
+    where = f"{origin}#{raw_id or '?'}"
+    if parsed is None:
+        return reject(SOURCE, where, f"paper id {raw_id!r} is not an arXiv id", _dump(item))
+    title = clean_text(paper.get("title") or item.get("title"))
+    if not title:
+        return reject(SOURCE, where, f"{parsed[0]}: paper has no title", _dump(item))
+    try:
+        published = iso_day(paper["publishedAt"]) if paper.get("publishedAt") else None
+        # The outer publishedAt is when the paper entered the daily list, not the arXiv date.
+        daily = iso_day(item["publishedAt"]) if item is not paper and item.get("publishedAt") else None
+        upvotes = _count(paper.get("upvotes"))
+        comments = _count(item.get("numComments", paper.get("numComments")))
+    except ValueError as error:
+        return reject(SOURCE, where, f"{parsed[0]}: {error}", _dump(item))
+    links: dict[str, str] = {}
+    for key, name in (("githubRepo", "code"), ("projectPage", "project")):
+        value = paper.get(key) or item.get(key)
+        if isinstance(value, str) and value:
+            links[name] = value
+    authors = [clean_text(a.get("name")) for a in paper.get("authors") or () if isinstance(a, dict)]
+    return PaperRecord(
+        source=SOURCE,
+        origin=where,
+        title=title,
+        arxiv_id=parsed[0],
+        abstract=clean_text(paper.get("summary")),
+        authors=[a for a in authors if a],
+        published=published,
+        links=links,
+        upvotes=upvotes,
+        daily_date=daily,
+        submitted_by=_submitter(item.get("submittedBy") or paper.get("submittedOnDailyBy")),
+        num_comments=comments,
+    )
+
+
+def parse_hf_api(obj: Any, origin: str) -> Iterator[ParseResult]:
+    """A daily list, a list of paper objects, a single paper object, or ``{"papers": [...]}``."""
+    if isinstance(obj, dict) and not is_hf_item(obj):
+        for key in CONTAINER_KEYS:
+            if isinstance(obj.get(key), list):
+                obj = obj[key]
+                break
+    items = obj if isinstance(obj, list) else [obj]
+    for index, item in enumerate(items):
+        yield hf_item(item, f"{origin}[{index}]" if isinstance(obj, list) else origin)

@@ -1,0 +1,159 @@
+"""The JSON API under ``/api``: Hugging Face Papers shapes plus paperscope's own endpoints."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+
+from ..arxiv_ids import parse_arxiv_id
+from ..errors import PaperscopeError, QueryError
+from ..store.accounts import User
+from .pages import MAX_PAGE, daily_list
+from .params import BadParameter, UnknownPaper
+from .schemas import (
+    DailyPaper,
+    ErrorOut,
+    PaperOut,
+    ScoredPaper,
+    SearchItem,
+    VoteOut,
+    daily_out,
+    paper_out,
+    vote_out,
+)
+from .security import bearer_token, check_csrf, client_key, current_user
+from .state import web_state
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "A parameter is not valid; `parameter` names it."},
+    404: {"model": ErrorOut, "description": "No such paper."},
+    422: {"model": ErrorOut, "description": "A parameter has the wrong type or range; `parameter` names it."},
+}
+router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
+
+Limit = Annotated[int, Query(ge=1, le=100, description="how many items (1-100)")]
+
+
+@router.get("/daily_papers", response_model=list[DailyPaper], response_model_exclude_none=True)
+def daily_papers(
+    request: Request,
+    date: Annotated[str | None, Query(description="a day, YYYY-MM-DD")] = None,
+    week: Annotated[str | None, Query(description="an ISO week, YYYY-Www")] = None,
+    month: Annotated[str | None, Query(description="a month, YYYY-MM")] = None,
+    sort: Annotated[
+        str, Query(pattern="^(publishedAt|trending)$", description="publishedAt, or trending (most upvoted)")
+    ] = "trending",
+    p: Annotated[int, Query(ge=0, le=MAX_PAGE, description="page number, from 0")] = 0,
+    limit: Limit = 50,
+    category: Annotated[str | None, Query(max_length=40, description="arXiv category, e.g. cs.CL")] = None,
+) -> list[DailyPaper]:
+    """Papers of a day's list (default: the newest day), or of a week or month."""
+    store_sort = "published" if sort == "publishedAt" else "upvotes"
+    listing = daily_list(
+        web_state(request),
+        date,
+        week,
+        month,
+        sort=store_sort,
+        limit=limit,
+        offset=p * limit,
+        category=category,
+    )
+    return [daily_out(paper) for paper in listing.papers]
+
+
+@router.get("/papers/search", response_model=list[SearchItem], response_model_exclude_none=True)
+def search(
+    request: Request,
+    q: Annotated[str, Query(min_length=1, max_length=500, description="words, a phrase, or an arXiv id")],
+    limit: Limit = 20,
+    p: Annotated[int, Query(ge=0, le=MAX_PAGE)] = 0,
+    mode: Annotated[str, Query(pattern="^(hybrid|keyword|semantic)$")] = "hybrid",
+) -> list[SearchItem]:
+    """Search titles and abstracts (hybrid BM25 + embeddings by default)."""
+    from ..search.api import SearchRequest
+
+    state = web_state(request)
+    parsed = parse_arxiv_id(q)
+    if parsed is not None:
+        paper = state.store.get_paper(parsed[0])
+        return [SearchItem(**daily_out(paper).model_dump(), score=1.0)] if paper else []
+    try:
+        response = state.searcher.search(SearchRequest(query=q, mode=mode, limit=limit, offset=p * limit))
+    except QueryError as error:
+        raise BadParameter("q", str(error)) from error
+    except PaperscopeError as error:
+        raise HTTPException(503, str(error)) from error
+    return [
+        SearchItem(**daily_out(r.paper).model_dump(), highlight=r.snippet_html, score=r.score)
+        for r in response.results
+    ]
+
+
+@router.get("/trending", response_model=list[ScoredPaper], response_model_exclude_none=True)
+def trending(
+    request: Request,
+    category: Annotated[str | None, Query(max_length=40)] = None,
+    days: Annotated[int, Query(ge=1, le=365, description="window in days")] = 7,
+    limit: Limit = 50,
+) -> list[ScoredPaper]:
+    """Papers ranked by upvotes with time decay: score = upvotes / (age_days + 2) ^ 1.5."""
+    ranked = web_state(request).store.trending(window_days=days, category=category or None, limit=limit)
+    return [ScoredPaper(paper=paper_out(paper), score=round(score, 6)) for paper, score in ranked]
+
+
+def _paper_id(request: Request, key: str) -> int:
+    paper_id = web_state(request).store.resolve_key(key) if len(key) <= 300 else None
+    if paper_id is None:
+        raise UnknownPaper(key)
+    return paper_id
+
+
+@router.get("/papers/{id:path}/related", response_model=list[ScoredPaper], response_model_exclude_none=True)
+def related(request: Request, id: str, limit: Limit = 10) -> list[ScoredPaper]:
+    """Papers most like this one (by embeddings, else by shared words)."""
+    state = web_state(request)
+    paper_id = _paper_id(request, id)
+    paper = state.store.get_papers([paper_id])[0]
+    try:
+        found = state.searcher.related(paper.key, limit)
+    except PaperscopeError as error:
+        raise HTTPException(503, str(error)) from error
+    return [ScoredPaper(paper=paper_out(p), score=round(score, 6)) for p, score in found]
+
+
+@router.post("/papers/{id:path}/upvote", response_model=VoteOut, responses={401: {"model": ErrorOut}})
+def upvote(
+    request: Request,
+    id: str,
+    vote: Annotated[bool | None, Query(description="true/false sets the vote; omitted toggles it")] = None,
+) -> VoteOut:
+    """Toggle (or, with ``vote``, set) the caller's upvote.  Needs a bearer token, or the session
+    cookie with an ``X-CSRF-Token`` header."""
+    user: User | None = current_user(request)
+    if user is None:
+        raise HTTPException(
+            401, "sign in, or send Authorization: Bearer <token>", {"WWW-Authenticate": "Bearer"}
+        )
+    if bearer_token(request) is None:
+        check_csrf(request, None)
+    state = web_state(request)
+    state.rate_limit("upvote", f"{client_key(request)}|{user.id}")
+    paper_id = _paper_id(request, id)
+    accounts = state.store.accounts
+    counts = (
+        accounts.toggle_vote(user.id, paper_id)
+        if vote is None
+        else accounts.set_vote(user.id, paper_id, vote)
+    )
+    return vote_out(state.store.get_papers([paper_id])[0].key, counts)
+
+
+@router.get("/papers/{id:path}", response_model=PaperOut, response_model_exclude_none=True)
+def paper(request: Request, id: str) -> PaperOut:
+    """One paper by arXiv id (any spelling, versioned, or URL) or local id."""
+    found = web_state(request).store.get_paper(id) if len(id) <= 300 else None
+    if found is None:
+        raise UnknownPaper(id)
+    return paper_out(found)

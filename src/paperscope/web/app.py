@@ -1,0 +1,180 @@
+"""The paperscope web app: Daily Papers pages and the JSON API, as one FastAPI application.
+
+``create_app(store)`` builds it (tests use it with ``fastapi.testclient.TestClient``;
+``paperscope serve`` runs it with uvicorn).  Modules, one noun each:
+
+- ``pages.py``: daily/weekly/monthly lists, trending, search, paper page, submit
+- ``auth.py``: sign up, sign in, sign out;  ``saved.py``: collections, a user's saved lists
+- ``api.py`` (+ ``schemas.py``): the JSON API under ``/api`` (Hugging Face Papers shapes)
+- ``security.py``: sessions, CSRF, bearer tokens;  ``state.py``: per-app state and rate limits
+- ``templating.py``: the Jinja2 environment and ``render()``;  ``params.py``: date/week/month
+
+How to add a router (feeds.py and subscribe.py do this)
+-------------------------------------------------------
+1. Write ``paperscope/web/<noun>.py`` with ``router = APIRouter()``; ``create_app`` includes
+   the optional modules listed in ``OPTIONAL_ROUTERS`` when they exist.
+2. Reach the store with ``web_state(request).store`` (``from paperscope.web.state import
+   web_state``); keep handlers ``def`` (not ``async def``) when they touch the database, so they
+   run in the thread pool.
+3. Render pages with ``render(request, "yours/page.html", {...}, status_code=200)`` from
+   ``paperscope.web.templating``.  Templates live in ``web/templates/`` and start with
+   ``{% extends "base.html" %}``; fill ``{% block title %}``, ``{% block content %}`` and
+   optionally ``{% block head %}`` (extra ``<link>``s; no inline scripts or styles: the
+   Content-Security-Policy is ``'self'`` only).  Every template sees ``user`` (or None),
+   ``csrf_token`` and ``csrf_input``.
+4. Every state-changing form is ``<form method="post">`` with ``{{ csrf_input }}`` inside, and
+   its handler calls ``check_csrf(request, csrf_token)`` (``paperscope.web.security``) with the
+   ``csrf_token: str = Form("")`` field.  Rate-limit with
+   ``web_state(request).rate_limit("name", client_key(request))`` after adding ``name`` to
+   ``WebSettings.rate_limits``; it raises ``RateLimited`` which becomes a 429.
+5. Raise ``HTTPException(404, "message")`` for missing things: pages get the HTML error page,
+   ``/api/...`` paths get ``{"error": message}``.
+
+Security choices: passwords hashed with argon2; server-side sessions (token hash in the
+``sessions`` table); cookies HttpOnly + SameSite=Lax (+ Secure over HTTPS); CSRF by signed
+double-submit token on every POST form, and for the JSON API either the ``X-CSRF-Token`` header
+with the session cookie or ``Authorization: Bearer <token>`` (from ``paperscope user token``);
+rate limits with the ``limits`` library in process memory (per worker); CSP ``'self'``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..store import Store
+from . import api, auth, pages, saved
+from .params import BadParameter
+from .security import set_csrf_cookie_if_new
+from .state import RateLimited, WebSettings, WebState
+from .templating import STATIC_DIR, render
+
+log = logging.getLogger(__name__)
+
+OPTIONAL_ROUTERS = ("paperscope.web.feeds", "paperscope.web.subscribe")
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+def create_app(
+    store: Store,
+    *,
+    secret_key: str | None = None,
+    rate_limits: dict[str, str] | None = None,
+    arxiv_api_url: str | None = None,
+    page_size: int = 50,
+) -> FastAPI:
+    """The web app over ``store``.  ``rate_limits`` maps names (signin, signup, submit, upvote)
+    to ``limits`` strings such as ``"10/minute"``; the defaults are in :mod:`.state`."""
+    settings = WebSettings(secret_key=secret_key, arxiv_api_url=arxiv_api_url, page_size=page_size)
+    if rate_limits is not None:
+        settings.rate_limits.update(rate_limits)
+    app = FastAPI(
+        title="paperscope",
+        summary="Daily research papers: lists, trending, search, upvotes.",
+        description=(
+            "JSON API of a self-hosted Daily Papers site. `/api/daily_papers`, `/api/papers/search` and "
+            "`/api/papers/{id}` answer in the shapes of the Hugging Face Papers API. Writes "
+            "(`POST /api/papers/{id}/upvote`) need `Authorization: Bearer <token>` (from "
+            "`paperscope user token NAME`) or the session cookie plus an `X-CSRF-Token` header. "
+            'Bad parameters answer 4xx with `{"error": ..., "parameter": ...}`.'
+        ),
+        version="1",
+        # Swagger UI and ReDoc load from a CDN, which the CSP forbids; the schema is at /openapi.json.
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.web = WebState(store, settings)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    _install_handlers(app)
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        set_csrf_cookie_if_new(request, response)
+        return response
+
+    app.include_router(api.router)
+    app.include_router(auth.router)
+    app.include_router(saved.router)
+    for name in OPTIONAL_ROUTERS:
+        # Included whenever the module exists; an import error inside it is a bug and surfaces.
+        if importlib.util.find_spec(name) is not None:
+            app.include_router(importlib.import_module(name).router)
+    app.include_router(pages.router)  # last: its /papers/{key:path} would shadow longer paths
+    return app
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/api"
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        errors: list[Any] = list(exc.errors())
+        first = errors[0] if errors else {}
+        loc = [str(part) for part in first.get("loc", ())]
+        parameter = loc[-1] if loc else "request"
+        message = f"{parameter}: {first.get('msg', 'invalid value')}"
+        if _is_api(request):
+            return JSONResponse({"error": message, "parameter": parameter}, status_code=422)
+        return render(request, "error.html", {"status": 400, "message": message}, status_code=400)
+
+    @app.exception_handler(BadParameter)
+    async def bad_parameter(request: Request, exc: BadParameter) -> Response:
+        if _is_api(request):
+            return JSONResponse({"error": str(exc), "parameter": exc.parameter}, status_code=exc.status)
+        context = {"status": exc.status, "message": str(exc)}
+        return render(request, "error.html", context, status_code=exc.status)
+
+    @app.exception_handler(RateLimited)
+    async def rate_limited(request: Request, exc: RateLimited) -> Response:
+        headers = {"Retry-After": str(exc.retry_after)}
+        if _is_api(request):
+            return JSONResponse({"error": str(exc)}, status_code=429, headers=headers)
+        response = render(request, "error.html", {"status": 429, "message": str(exc)}, status_code=429)
+        response.headers.update(headers)
+        return response
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = dict(exc.headers or {})
+        if _is_api(request) or request.method not in ("GET", "HEAD", "POST"):
+            return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=headers)
+        response = render(
+            request,
+            "error.html",
+            {"status": exc.status_code, "message": exc.detail},
+            status_code=exc.status_code,
+        )
+        response.headers.update(headers)
+        return response
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` (used by ``paperscope serve``): the store named by
+    ``$PAPERSCOPE_HOME`` / ``$PAPERSCOPE_DATABASE_URL``."""
+    store = Store.open(os.environ.get("PAPERSCOPE_HOME"), os.environ.get("PAPERSCOPE_DATABASE_URL"))
+    return create_app(store)

@@ -1,0 +1,102 @@
+"""Sign up, sign in and sign out."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ..store.accounts import AccountError
+from .security import (
+    SESSION_COOKIE,
+    check_csrf,
+    clear_session_cookie,
+    client_key,
+    current_user,
+    safe_next,
+    set_session_cookie,
+)
+from .state import web_state
+from .templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _signed_in(request: Request, user_id: int, target: str) -> Response:
+    state = web_state(request)
+    old = request.cookies.get(SESSION_COOKIE)
+    if old:  # a new sign-in replaces the browser's previous session rather than leaving it alive
+        state.store.accounts.delete_session(old)
+    token = state.store.accounts.create_session(user_id, days=state.settings.session_days)
+    response = RedirectResponse(target, status_code=303)
+    set_session_cookie(request, response, token)
+    return response
+
+
+@router.get("/signup", response_class=HTMLResponse)
+def signup_form(request: Request, next: Annotated[str, Query(max_length=2000)] = "/") -> Response:
+    return render(request, "signup.html", {"next": safe_next(next), "error": None, "values": {}})
+
+
+@router.post("/signup", response_class=HTMLResponse)
+def signup(
+    request: Request,
+    username: Annotated[str, Form(max_length=100)] = "",
+    email: Annotated[str, Form(max_length=300)] = "",
+    password: Annotated[str, Form(max_length=2000)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, csrf_token)
+    state = web_state(request)
+    state.rate_limit("signup", client_key(request))
+    try:
+        user = state.store.accounts.create_user(username, email, password)
+    except AccountError as error:
+        values = {"username": username, "email": email}
+        context = {"next": safe_next(next), "error": str(error), "field": error.field, "values": values}
+        return render(request, "signup.html", context, status_code=400)
+    return _signed_in(request, user.id, safe_next(next))
+
+
+@router.get("/signin", response_class=HTMLResponse)
+def signin_form(request: Request, next: Annotated[str, Query(max_length=2000)] = "/") -> Response:
+    return render(request, "signin.html", {"next": safe_next(next), "error": None, "username": ""})
+
+
+@router.post("/signin", response_class=HTMLResponse)
+def signin(
+    request: Request,
+    username: Annotated[str, Form(max_length=300)] = "",
+    password: Annotated[str, Form(max_length=2000)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, csrf_token)
+    state = web_state(request)
+    state.rate_limit("signin", client_key(request))
+    user = state.store.accounts.authenticate(username, password)
+    if user is None:
+        context = {"next": safe_next(next), "error": "Wrong username or password.", "username": username}
+        return render(request, "signin.html", context, status_code=400)
+    return _signed_in(request, user.id, safe_next(next))
+
+
+@router.post("/signout")
+def signout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
+    check_csrf(request, csrf_token)
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        web_state(request).store.accounts.delete_session(token)
+    response = RedirectResponse("/", status_code=303)
+    clear_session_cookie(request, response)
+    return response
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account(request: Request) -> Response:
+    user = current_user(request)
+    if user is None:
+        return RedirectResponse("/signin?next=/account", status_code=303)
+    return render(request, "account.html", {})

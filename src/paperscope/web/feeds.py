@@ -1,0 +1,246 @@
+"""RSS 2.0 and Atom feeds of the daily list, trending papers and any search.
+
+``/feeds/daily.atom`` (or ``.rss``, optional ``?date=YYYY-MM-DD``), ``/feeds/trending.atom``
+(optional ``?category=cs.CL``) and ``/feeds/search.atom?q=...``.  The XML is written by
+feedgen (on lxml), so escaping and the two formats' required elements are its concern, not
+ours.  Each entry links to the paper's page here and to arXiv, and carries the authors, the
+abstract, a date and the upvote count.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response
+from feedgen.feed import FeedGenerator
+from lxml import etree
+
+from ..errors import PaperscopeError
+from ..store import Paper, Store
+from .params import BadParameter, parse_day
+from .state import web_state
+
+router = APIRouter(prefix="/feeds", tags=["feeds"])
+
+MEDIA_TYPES: dict[str, str] = {
+    "atom": "application/atom+xml; charset=utf-8",
+    "rss": "application/rss+xml; charset=utf-8",
+}
+ATOM_NS = "http://www.w3.org/2005/Atom"
+MAX_ENTRIES = 100
+DEFAULT_ENTRIES = 50
+# XML 1.0 forbids these code points outright; lxml refuses them, so one stray control
+# character in a scraped abstract would otherwise turn the whole feed into a 500.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _store(request: Request) -> Store:
+    return web_state(request).store
+
+
+def _xml_text(text: str | None) -> str:
+    return _NOT_XML.sub("", text or "")
+
+
+def _timestamp(day: str | None) -> datetime | None:
+    """A day or ISO time as an aware datetime (feeds need a time zone); None when unreadable."""
+    if not day:
+        return None
+    try:
+        value = datetime.fromisoformat(day.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            value = datetime.combine(date.fromisoformat(day[:10]), datetime.min.time())
+        except ValueError:
+            return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _entry_html(paper: Paper, page_url: str) -> str:
+    from html import escape
+
+    links = [f'<a href="{escape(page_url)}">paperscope</a>']
+    if paper.abs_url:
+        links.append(f'<a href="{escape(paper.abs_url)}">arXiv</a>')
+    if paper.pdf_url:
+        links.append(f'<a href="{escape(paper.pdf_url)}">PDF</a>')
+    if paper.code_url:
+        links.append(f'<a href="{escape(paper.code_url)}">code</a>')
+    return (
+        f"<p>{escape(_xml_text(', '.join(paper.authors)))}</p>"
+        f"<p>{paper.upvotes} upvote{'s' if paper.upvotes != 1 else ''}</p>"
+        f"<p>{escape(_xml_text(paper.abstract))}</p>"
+        f"<p>{' · '.join(links)}</p>"
+    )
+
+
+def build_feed(
+    papers: Sequence[Paper],
+    *,
+    fmt: str,
+    title: str,
+    subtitle: str,
+    base_url: str,
+    self_url: str,
+    page_url: str,
+    day: str | None = None,
+) -> bytes:
+    """Render ``papers`` (in the given order) as an Atom or RSS document."""
+    base = base_url.rstrip("/")
+    feed = FeedGenerator()
+    # RSS <author> must be an email address; dc:creator takes names (Atom has <author><name>).
+    feed.load_extension("dc", atom=False, rss=True)
+    feed.id(self_url)
+    feed.title(title)
+    feed.subtitle(subtitle)  # also RSS <description>, which RSS requires
+    # feedgen gives RSS's single <link> the last link added, which must be the page, not the feed.
+    feed.link(href=self_url, rel="self")
+    feed.link(href=page_url, rel="alternate")
+    feed.language("en")
+    feed.generator("paperscope")
+    newest: datetime | None = None
+    for paper in papers:
+        paper_url = f"{base}/papers/{paper.key}"
+        entry = feed.add_entry(order="append")
+        entry.id(paper_url)
+        entry.guid(paper_url, permalink=True)
+        entry.title(_xml_text(paper.title) or paper.key)
+        entry.link(href=paper_url, rel="alternate")
+        if paper.abs_url:
+            entry.link(href=paper.abs_url, rel="related", title="arXiv")
+        names = [_xml_text(name) for name in paper.authors if name.strip()]
+        for name in names:
+            entry.author({"name": name})
+        if names:
+            entry.dc.dc_creator(names)
+        # The daily list's day is what a reader of this feed cares about; fall back to arXiv's date.
+        listed = day if day and day in paper.list_dates else next(reversed(paper.list_dates), None)
+        published = _timestamp(paper.published)
+        stamp = _timestamp(listed) or published or _timestamp(paper.created_at) or datetime.now(UTC)
+        entry.updated(stamp)
+        entry.published(published or stamp)
+        entry.summary(_xml_text(paper.abstract) or "(no abstract)")
+        entry.content(_entry_html(paper, paper_url), type="html")
+        for category in paper.categories:
+            entry.category(term=category)
+        newest = stamp if newest is None or stamp > newest else newest
+    feed.updated(newest or datetime.now(UTC))
+    if fmt == "rss":
+        return feed.rss_str(pretty=True)
+    return _with_link_relations(feed.atom_str(pretty=False))
+
+
+def _with_link_relations(atom: bytes) -> bytes:
+    """Put back the ``rel``/``title`` of each entry's links, which feedgen 1.0 drops (its entry
+    writer shadows the link dict with the new element, so only ``href`` survives).  Without
+    them both links read as ``alternate``, which Atom forbids for two links of one type."""
+    root = etree.fromstring(atom)
+    for entry in root.iterfind(f"{{{ATOM_NS}}}entry"):
+        links = entry.findall(f"{{{ATOM_NS}}}link")
+        for link, (rel, title) in zip(links, [("alternate", None), ("related", "arXiv")], strict=False):
+            link.set("rel", rel)
+            if title:
+                link.set("title", title)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _format(fmt: str) -> str:
+    if fmt not in MEDIA_TYPES:
+        raise HTTPException(status_code=404, detail=f"unknown feed format {fmt!r}: use .atom or .rss")
+    return fmt
+
+
+def _respond(body: bytes, fmt: str) -> Response:
+    return Response(content=body, media_type=MEDIA_TYPES[fmt])
+
+
+def _urls(request: Request, page_path: str, **page_query: str | None) -> dict[str, str]:
+    """The site's root, this feed's own URL and the URL of the page the feed mirrors."""
+    base = str(request.base_url)
+    kept = {k: v for k, v in page_query.items() if v}
+    page = base.rstrip("/") + page_path + (f"?{urlencode(kept)}" if kept else "")
+    return {"base_url": base, "self_url": str(request.url), "page_url": page}
+
+
+# Plain ``def`` handlers: they read the database, so FastAPI runs them in its thread pool.
+@router.get("/daily.{fmt}", name="feed_daily")
+def daily_feed(
+    request: Request,
+    fmt: str,
+    day: str | None = Query(None, alias="date", description="List day, YYYY-MM-DD (default: newest)"),
+    limit: int = Query(DEFAULT_ENTRIES, ge=1, le=MAX_ENTRIES),
+) -> Response:
+    fmt = _format(fmt)
+    if day is not None:
+        try:
+            chosen: str | None = parse_day(day).isoformat()
+        except BadParameter as error:
+            raise HTTPException(status_code=400, detail=str(error)) from error
+    else:
+        days = web_state(request).list_days()
+        chosen = days[-1] if days else None
+    papers = _store(request).daily_papers(chosen, chosen, sort="upvotes", limit=limit) if chosen else []
+    label = chosen or "no lists yet"
+    body = build_feed(
+        papers,
+        fmt=fmt,
+        title=f"paperscope daily papers, {label}",
+        subtitle=f"Papers of the daily list of {label}, most upvoted first",
+        day=chosen,
+        **_urls(request, "/papers", date=day and chosen),
+    )
+    return _respond(body, fmt)
+
+
+@router.get("/trending.{fmt}", name="feed_trending")
+def trending_feed(
+    request: Request,
+    fmt: str,
+    category: str | None = Query(None, description="arXiv category such as cs.CL"),
+    limit: int = Query(DEFAULT_ENTRIES, ge=1, le=MAX_ENTRIES),
+) -> Response:
+    fmt = _format(fmt)
+    ranked = _store(request).trending(category=category or None, limit=limit)
+    where = f" in {category}" if category else ""
+    body = build_feed(
+        [paper for paper, _score in ranked],
+        fmt=fmt,
+        title=f"paperscope trending papers{where}",
+        subtitle=f"Papers trending this week{where}, by upvotes and age",
+        **_urls(request, "/trending", category=category),
+    )
+    return _respond(body, fmt)
+
+
+def _search_papers(request: Request, query: str, limit: int) -> list[Paper]:
+    from ..search.api import SearchRequest
+
+    # One Searcher (its open indexes) serves every request of the app; see WebState.searcher.
+    response = web_state(request).searcher.search(SearchRequest(query=query, limit=limit))
+    return [result.paper for result in response.results]
+
+
+@router.get("/search.{fmt}", name="feed_search")
+def search_feed(
+    request: Request,
+    fmt: str,
+    q: str = Query(..., min_length=1, max_length=1000, description="A search as typed in the search box"),
+    limit: int = Query(DEFAULT_ENTRIES, ge=1, le=MAX_ENTRIES),
+) -> Response:
+    fmt = _format(fmt)
+    try:
+        papers = _search_papers(request, q, limit)
+    except PaperscopeError as error:
+        raise HTTPException(status_code=400, detail=str(error)) from error
+    body = build_feed(
+        papers,
+        fmt=fmt,
+        title=f"paperscope search: {_xml_text(q)}",
+        subtitle=f"Best matches for the search {_xml_text(q)!r}",
+        **_urls(request, "/search", q=q),
+    )
+    return _respond(body, fmt)

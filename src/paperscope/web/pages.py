@@ -1,0 +1,305 @@
+"""The HTML pages: daily/weekly/monthly lists, trending, search, the paper page and submit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ..arxiv_ids import parse_arxiv_id
+from ..errors import NetworkError, PaperscopeError, QueryError
+from ..store.lists import TRENDING_FORMULA
+from ..store.models import Paper
+from .params import BadParameter, Period, newest_period, parse_day, parse_period
+from .security import check_csrf, client_key, current_user, safe_next
+from .state import WebState, web_state
+from .templating import render
+
+router = APIRouter(include_in_schema=False)
+
+SORTS = {"upvotes": "Most upvoted", "published": "Newest publication"}
+SEARCH_SORTS = {"relevance": "Relevance", "date": "Newest", "upvotes": "Most upvoted"}
+SEARCH_MODES = {"hybrid": "Hybrid", "keyword": "Keyword", "semantic": "Semantic"}
+MAX_PAGE = 10_000
+
+
+@dataclass(slots=True)
+class DailyList:
+    period: Period | None
+    papers: list[Paper]
+    total: int
+    prev: Period | None
+    next: Period | None
+
+
+def daily_list(
+    state: WebState,
+    day: str | None,
+    week: str | None,
+    month: str | None,
+    *,
+    sort: str,
+    limit: int,
+    offset: int,
+    category: str | None = None,
+) -> DailyList:
+    """One period's papers and its neighbours: a handful of queries whatever the list's size."""
+    period = parse_period(day, week, month)
+    days = state.list_days()
+    if period is None:
+        period = newest_period(days)
+    if period is None:
+        return DailyList(None, [], 0, None, None)
+    start, end = period.start.isoformat(), period.end.isoformat()
+    papers = state.store.daily_papers(start, end, sort=sort, category=category, limit=limit, offset=offset)
+    # When the first page holds them all, its length is the total: no COUNT query needed.
+    complete = offset == 0 and len(papers) < limit
+    total = len(papers) if complete else state.store.count_daily(start, end, category)
+    prev, nxt = period.neighbours(days)
+    return DailyList(period, papers, total, prev, nxt)
+
+
+def _voted(request: Request, papers: list[Paper]) -> set[int]:
+    user = current_user(request)
+    if user is None or not papers:
+        return set()
+    return web_state(request).store.accounts.voted(user.id, [p.id for p in papers])
+
+
+@router.get("/", response_class=HTMLResponse)
+@router.get("/papers", response_class=HTMLResponse)
+def daily_page(
+    request: Request,
+    date: Annotated[str | None, Query()] = None,
+    week: Annotated[str | None, Query()] = None,
+    month: Annotated[str | None, Query()] = None,
+    sort: Annotated[str, Query(pattern="^(upvotes|published)$")] = "upvotes",
+    category: Annotated[str | None, Query(max_length=40)] = None,
+    p: Annotated[int, Query(ge=0, le=MAX_PAGE)] = 0,
+) -> Response:
+    state = web_state(request)
+    size = state.settings.page_size
+    listing = daily_list(
+        state, date, week, month, sort=sort, limit=size, offset=p * size, category=category or None
+    )
+    return render(
+        request,
+        "daily.html",
+        {
+            "listing": listing,
+            "voted": _voted(request, listing.papers),
+            "sort": sort,
+            "sorts": SORTS,
+            "category": category or "",
+            "page": p,
+            "pages": max(1, -(-listing.total // size)),
+            "empty_store": listing.period is None,
+        },
+    )
+
+
+@router.get("/trending", response_class=HTMLResponse)
+def trending_page(
+    request: Request,
+    category: Annotated[str | None, Query(max_length=40)] = None,
+    days: Annotated[str | None, Query(max_length=12)] = None,
+    p: Annotated[int, Query(ge=0, le=MAX_PAGE)] = 0,
+) -> Response:
+    given = _optional_count(days, "days")
+    window = 7 if given is None else given
+    if not 1 <= window <= 365:
+        raise BadParameter("days", f"{window} is outside 1 to 365")
+    state = web_state(request)
+    size = state.settings.page_size
+    ranked = state.store.trending(
+        window_days=window, category=category or None, limit=size + 1, offset=p * size
+    )
+    papers = [paper for paper, _ in ranked[:size]]
+    return render(
+        request,
+        "trending.html",
+        {
+            "ranked": ranked[:size],
+            "more": len(ranked) > size,
+            "voted": _voted(request, papers),
+            "category": category or "",
+            "days": window,
+            "page": p,
+            "formula": TRENDING_FORMULA,
+        },
+    )
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search_page(
+    request: Request,
+    q: Annotated[str, Query(max_length=500)] = "",
+    mode: Annotated[str, Query(pattern="^(hybrid|keyword|semantic)$")] = "hybrid",
+    sort: Annotated[str, Query(pattern="^(relevance|date|upvotes)$")] = "relevance",
+    since: Annotated[str | None, Query()] = None,
+    until: Annotated[str | None, Query()] = None,
+    category: Annotated[str | None, Query(max_length=40)] = None,
+    # A string: the form sends "min_upvotes=" when the field is left empty.
+    min_upvotes: Annotated[str | None, Query(max_length=12)] = None,
+    p: Annotated[int, Query(ge=0, le=MAX_PAGE)] = 0,
+) -> Response:
+    state = web_state(request)
+    size = 20
+    wanted_upvotes = _optional_count(min_upvotes, "min_upvotes")
+    form = {
+        "q": q,
+        "mode": mode,
+        "sort": sort,
+        "since": since or "",
+        "until": until or "",
+        "category": category or "",
+        "min_upvotes": "" if wanted_upvotes is None else wanted_upvotes,
+    }
+    context: dict[str, object] = {
+        "form": form,
+        "sorts": SEARCH_SORTS,
+        "modes": SEARCH_MODES,
+        "page": p,
+        "response": None,
+        "error": None,
+    }
+    query = q.strip()
+    if not query:
+        return render(request, "search.html", context)
+    parsed = parse_arxiv_id(query)
+    if parsed is not None:
+        return RedirectResponse(f"/papers/{parsed[0]}{parsed[1] or ''}", status_code=303)
+    since_day = parse_day(since, "since").isoformat() if since else None
+    until_day = parse_day(until, "until").isoformat() if until else None
+    from ..search.api import SearchRequest
+
+    search_request = SearchRequest(
+        query=query,
+        mode=mode,
+        limit=size,
+        offset=p * size,
+        since=since_day,
+        until=until_day,
+        categories=[category] if category else [],
+        min_upvotes=wanted_upvotes,
+        sort=sort,
+    )
+    status = 200
+    try:
+        response = state.searcher.search(search_request)
+    except QueryError as error:
+        context["error"], status = str(error), 400
+    except PaperscopeError as error:
+        context["error"], status = str(error), 503
+    else:
+        if response.jump_to:
+            return RedirectResponse(f"/papers/{response.jump_to}", status_code=303)
+        context["response"] = response
+        context["voted"] = _voted(request, [r.paper for r in response.results])
+        context["more"] = response.total > (p + 1) * size
+    return render(request, "search.html", context, status_code=status)
+
+
+def _optional_count(value: str | None, parameter: str) -> int | None:
+    """An optional whole number from a form field, where empty means "not given"."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) > 1_000_000_000:
+        raise BadParameter(parameter, f"{text!r} is not a whole number from 0 up")
+    return int(text)
+
+
+@router.get("/submit", response_class=HTMLResponse)
+def submit_form(request: Request) -> Response:
+    if current_user(request) is None:
+        return RedirectResponse("/signin?next=/submit", status_code=303)
+    return render(request, "submit.html", {"value": "", "error": None})
+
+
+@router.post("/submit", response_class=HTMLResponse)
+def submit(
+    request: Request,
+    paper: Annotated[str, Form(max_length=500)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, csrf_token)
+    user = current_user(request)
+    if user is None:
+        return RedirectResponse("/signin?next=/submit", status_code=303)
+    state = web_state(request)
+    state.rate_limit("submit", f"{client_key(request)}|{user.id}")
+    text = paper.strip()
+    if parse_arxiv_id(text) is None:
+        message = "Give an arXiv id such as 2602.23152 or an arxiv.org / huggingface.co paper URL."
+        return render(request, "submit.html", {"value": text, "error": message}, status_code=400)
+    from ..harvest.arxiv_api import add_papers
+
+    today = datetime.now(UTC).date().isoformat()
+    try:
+        result = add_papers(
+            state.store,
+            [text],
+            api_url=state.settings.arxiv_api_url,
+            submitted_by=user.username,
+            list_date=today,
+        )
+    except NetworkError as error:
+        return render(request, "submit.html", {"value": text, "error": str(error)}, status_code=502)
+    state.forget_days()
+    if not result.keys:
+        reason = "; ".join(reason for _, reason in result.rejected) or "arXiv did not return it"
+        return render(request, "submit.html", {"value": text, "error": reason}, status_code=404)
+    return RedirectResponse(f"/papers/{result.keys[0]}", status_code=303)
+
+
+@router.post("/papers/{key:path}/upvote")
+def upvote(
+    request: Request,
+    key: str,
+    csrf_token: Annotated[str, Form()] = "",
+    next: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    check_csrf(request, csrf_token)
+    target = safe_next(next, f"/papers/{key}")
+    user = current_user(request)
+    if user is None:
+        return RedirectResponse(f"/signin?next={target}", status_code=303)
+    state = web_state(request)
+    state.rate_limit("upvote", f"{client_key(request)}|{user.id}")
+    paper_id = state.store.resolve_key(key)
+    if paper_id is None:
+        raise HTTPException(404, f"No paper {key!r} here.")
+    state.store.accounts.toggle_vote(user.id, paper_id)
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/papers/{key:path}", response_class=HTMLResponse)
+def paper_page(request: Request, key: str) -> Response:
+    state = web_state(request)
+    paper = state.store.get_paper(key)
+    if paper is None:
+        is_arxiv = parse_arxiv_id(key) is not None
+        return render(request, "missing.html", {"key": key, "is_arxiv": is_arxiv}, status_code=404)
+    user = current_user(request)
+    return render(
+        request,
+        "paper.html",
+        {
+            "paper": paper,
+            "voted": _voted(request, [paper]),
+            "related": related_papers(state, paper.key, 5),
+            "collections": state.store.accounts.collections(user.id) if user else [],
+        },
+    )
+
+
+def related_papers(state: WebState, key: str, limit: int) -> list[tuple[Paper, float]]:
+    """Related papers, or none when the search indexes are not built (the page still works)."""
+    try:
+        return state.searcher.related(key, limit)
+    except (PaperscopeError, ImportError):
+        return []

@@ -1,0 +1,126 @@
+"""What one app instance holds: the store, its settings, the lazily built searcher, the limiter."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+from fastapi import Request
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from ..store import Store
+
+if TYPE_CHECKING:
+    from ..search.api import Searcher
+
+SECRET_ENV = "PAPERSCOPE_SECRET_KEY"
+# Per client address.  Generous for a person, tight for a script guessing passwords.
+DEFAULT_RATE_LIMITS: dict[str, str] = {
+    "signin": "10/minute",
+    "signup": "5/minute",
+    "submit": "10/minute",
+    "upvote": "60/minute",
+}
+DAYS_CACHE_SECONDS = 5.0
+
+
+@dataclass(slots=True)
+class WebSettings:
+    """Knobs of one app.  ``secret_key`` signs CSRF tokens; by default it comes from
+    ``$PAPERSCOPE_SECRET_KEY`` or a key file made once in the home (so all workers agree)."""
+
+    secret_key: str | None = None
+    rate_limits: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+    page_size: int = 50
+    arxiv_api_url: str | None = None
+    session_days: int = 30
+
+
+class RateLimited(Exception):
+    """Raised by :meth:`WebState.rate_limit`; the app answers 429 with Retry-After."""
+
+    def __init__(self, name: str, retry_after: int) -> None:
+        super().__init__(f"too many {name} requests: wait {retry_after} s and try again")
+        self.name = name
+        self.retry_after = retry_after
+
+
+def load_secret(home: Path, explicit: str | None) -> str:
+    if explicit:
+        return explicit
+    from_env = os.environ.get(SECRET_ENV)
+    if from_env:
+        return from_env
+    path = home / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    key = secrets.token_urlsafe(48)
+    # O_EXCL: when several workers start together, one writes and the others read its key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        time.sleep(0.05)
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+class WebState:
+    """Shared by every request of one app: reached as ``request.app.state.web``."""
+
+    def __init__(self, store: Store, settings: WebSettings) -> None:
+        self.store = store
+        self.settings = settings
+        self.secret_key = load_secret(store.settings.home, settings.secret_key)
+        # In-memory storage counts per process: with N workers the effective limit is N times
+        # higher, which is acceptable for abuse protection (documented in app.py).
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._limits = {name: parse(value) for name, value in settings.rate_limits.items()}
+        self._searcher: Searcher | None = None
+        self._searcher_lock = threading.Lock()
+        self._days: tuple[float, list[str]] | None = None
+
+    def rate_limit(self, name: str, key: str) -> None:
+        limit = self._limits.get(name)
+        if limit is None:
+            return
+        if not self._limiter.hit(limit, name, key):
+            reset, _remaining = self._limiter.get_window_stats(limit, name, key)
+            raise RateLimited(name, max(1, int(reset - time.time()) + 1))
+
+    @property
+    def searcher(self) -> Searcher:
+        """The search API, built on first use (loading indexes is slow; most pages never search)."""
+        if self._searcher is None:
+            with self._searcher_lock:
+                if self._searcher is None:
+                    from ..search.api import Searcher
+
+                    self._searcher = Searcher(self.store)
+        return self._searcher
+
+    def list_days(self) -> list[str]:
+        """Days with a list, cached a few seconds: every daily page needs them for its navigation."""
+        now = time.monotonic()
+        cached = self._days
+        if cached is None or now - cached[0] > DAYS_CACHE_SECONDS:
+            cached = (now, self.store.list_days())
+            self._days = cached
+        return cached[1]
+
+    def forget_days(self) -> None:
+        self._days = None
+
+
+def web_state(request: Request) -> WebState:
+    return cast(WebState, request.app.state.web)

@@ -1,0 +1,230 @@
+"""A throwaway PostgreSQL cluster for the tests (a pytest plugin listed in ``conftest.py``).
+
+The cluster is Debian's ``postgresql`` server binaries (``scripts/setup-system.sh`` installs
+them), initialised in a temporary folder, listening on 127.0.0.1 on a free port with its unix
+socket inside that folder, and removed at the end of the session.  Each test gets a fresh
+database.  Missing binaries are an error, never a skip: a PostgreSQL test that did not run
+must not look like one that passed.
+"""
+
+from __future__ import annotations
+
+import glob
+import itertools
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from paperscope.config import Settings
+from paperscope.store import Store
+
+SUPERUSER = "paperscope"
+SERVER_OPTIONS = (
+    # Durability buys nothing in a throwaway cluster; these make CREATE DATABASE and
+    # every commit cheap, which keeps the PostgreSQL half of the suite fast.
+    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+    "-c max_connections=200 -c shared_buffers=64MB -c wal_level=minimal -c max_wal_senders=0"
+)
+
+
+def find_bindir() -> Path:
+    """The newest ``/usr/lib/postgresql/<version>/bin`` holding initdb and pg_ctl (or $PG_BINDIR)."""
+    candidates = [os.environ["PG_BINDIR"]] if os.environ.get("PG_BINDIR") else []
+    candidates += sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name or 0), reverse=True
+    )
+    which = shutil.which("initdb")
+    if which:
+        candidates.append(str(Path(which).parent))
+    for candidate in candidates:
+        if (Path(candidate) / "initdb").exists() and (Path(candidate) / "pg_ctl").exists():
+            return Path(candidate)
+    raise RuntimeError(
+        "PostgreSQL server binaries (initdb, pg_ctl) not found in /usr/lib/postgresql/*/bin or $PATH: "
+        "run scripts/setup-system.sh (installs Debian's postgresql package) or set $PG_BINDIR"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Cluster:
+    """One running server; ``create_database`` hands out fresh, empty databases."""
+
+    def __init__(self, bindir: Path) -> None:
+        self.bindir = bindir
+        # Not pytest's tmp_path: that lives under a 0700 root-owned folder the server's
+        # unprivileged user could not enter.  As root, /tmp itself (any $TMPDIR may be private
+        # to root too); it also keeps the unix socket path under its 107-byte limit.
+        base = "/tmp" if os.geteuid() == 0 else None
+        self.root = Path(tempfile.mkdtemp(prefix="paperscope-pg-", dir=base))
+        self.data = self.root / "data"
+        self.port = _free_port()
+        self._names = itertools.count(1)
+        self._run_as: list[str] = []
+        self._template: str | None = None
+        if os.geteuid() == 0:
+            # initdb and postgres refuse to run as root; Debian's package creates this user.
+            try:
+                account = pwd.getpwnam("postgres")
+            except KeyError as error:
+                raise RuntimeError(
+                    "running as root but there is no 'postgres' system user to run the test cluster: "
+                    "install Debian's postgresql package (scripts/setup-system.sh)"
+                ) from error
+            os.chown(self.root, account.pw_uid, account.pw_gid)
+            self._run_as = ["runuser", "-u", "postgres", "--"]
+
+    def _run(self, *args: str) -> None:
+        done = subprocess.run(
+            [*self._run_as, *args], cwd=self.root, capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            log = self.root / "server.log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            output = done.stderr + done.stdout
+            raise RuntimeError(f"{' '.join(args)} failed ({done.returncode}):\n{output}{tail}")
+
+    def start(self) -> None:
+        self._run(
+            str(self.bindir / "initdb"),
+            "-D", str(self.data), "-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync",
+        )  # fmt: skip
+        for attempt in range(3):
+            options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} {SERVER_OPTIONS}"
+            try:
+                self._run(
+                    str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "server.log"),
+                    "-o", options, "-w", "-t", "60", "start",
+                )  # fmt: skip
+                return
+            except RuntimeError:
+                # Another process may have taken the free port between the probe and the bind.
+                if attempt == 2:
+                    raise
+                self.port = _free_port()
+
+    def stop(self) -> None:
+        try:
+            if (self.data / "postmaster.pid").exists():
+                self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, template: str = "template0") -> str:
+        """A new database copied from ``template`` (default: empty); returns its URL."""
+        name = f"test_{os.getpid()}_{next(self._names)}"
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
+        return self.url(name)
+
+    def migrated_template(self) -> str:
+        """The name of a database holding the current schema, made once per session.
+
+        Cloning it (a file copy) is several times faster than running the migrations for each
+        test; ``Store.open`` still checks the revision on every clone.
+        """
+        if self._template is None:
+            url = self.create_database()
+            Store.open(str(self.root / "template-home"), url).close()
+            self._template = url.rsplit("/", 1)[1]
+        return self._template
+
+    def drop_database(self, url: str) -> None:
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    cluster = Cluster(find_bindir())
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture()
+def pg_empty_url(pg_cluster: Cluster) -> Iterator[str]:
+    """``postgresql://...`` of a fresh, empty database (no tables) on the throwaway cluster."""
+    url = pg_cluster.create_database()
+    yield url
+    pg_cluster.drop_database(url)
+
+
+@pytest.fixture()
+def pg_url(pg_cluster: Cluster) -> Iterator[str]:
+    """``postgresql://...`` of a fresh database that already has the current schema."""
+    url = pg_cluster.create_database(pg_cluster.migrated_template())
+    yield url
+    pg_cluster.drop_database(url)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backend",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
+        help="Database under every store a test opens without naming one: a SQLite file in its home "
+        "(default), or a fresh database per home on the throwaway PostgreSQL cluster.",
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _backend_for_every_home(request: pytest.FixtureRequest) -> Iterator[None]:
+    """With ``--backend postgresql``, ``Store.open(home)`` in this process gets a PostgreSQL
+    database of its own for each home (the same one every time for that home), so the whole
+    suite can be run against PostgreSQL.  Subprocesses still use SQLite, and tests that look
+    at the SQLite file itself fail, as they should."""
+    if request.config.getoption("--backend") != "postgresql":
+        yield
+        return
+    import paperscope.config
+    import paperscope.store
+
+    cluster: Cluster = request.getfixturevalue("pg_cluster")
+    template = cluster.migrated_template()
+    urls: dict[Path, str] = {}
+    original = paperscope.config.load_settings
+
+    def load_settings(
+        home: str | os.PathLike[str] | None = None, database_url: str | None = None
+    ) -> Settings:
+        settings = original(home, database_url)
+        if database_url or os.environ.get("PAPERSCOPE_DATABASE_URL"):
+            return settings
+        if settings.home not in urls:
+            urls[settings.home] = cluster.create_database(template)
+        return Settings(home=settings.home, database_url=urls[settings.home])
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(paperscope.config, "load_settings", load_settings)
+    patch.setattr(paperscope.store, "load_settings", load_settings)
+    try:
+        yield
+    finally:
+        patch.undo()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, home: Path) -> str:
+    """Parametrise a test over both backends: a SQLite file in ``home``, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{home / 'paperscope.db'}"
+    return str(request.getfixturevalue("pg_url"))

@@ -1,0 +1,167 @@
+"""store.accounts: users, hashed passwords and session tokens, exact votes, private collections.
+
+Every test runs on SQLite and on PostgreSQL (``database_url`` from tests/pg.py).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from paperscope.records import PaperRecord
+from paperscope.store import Store
+from paperscope.store.accounts import AccountError, hash_token
+
+
+@pytest.fixture()
+def store(home: Path, database_url: str) -> Iterator[Store]:
+    with Store.open(str(home), database_url) as opened:
+        yield opened
+
+
+def _paper(store: Store, arxiv_id: str = "2602.00001", upvotes: int = 5) -> int:
+    store.write_records(
+        [
+            PaperRecord(
+                source="json-list",
+                origin="t",
+                title=f"Paper {arxiv_id}",
+                arxiv_id=arxiv_id,
+                abstract="About things.",
+                authors=["A. Author"],
+                upvotes=upvotes,
+                daily_date="2026-02-27",
+            )
+        ]
+    )
+    paper_id = store.resolve_key(arxiv_id)
+    assert paper_id is not None
+    return paper_id
+
+
+def test_user_password_is_argon2_hashed_and_checked(store: Store) -> None:
+    user = store.accounts.create_user("alice", "Alice@Example.org", "a long password")
+    assert user.email == "alice@example.org"
+    with store.connect() as conn:
+        stored = conn.execute(
+            sa.text("SELECT password_hash FROM users WHERE id = :i"), {"i": user.id}
+        ).scalar()
+    assert stored.startswith("$argon2") and "a long password" not in stored
+    assert store.accounts.authenticate("alice", "a long password") == user
+    assert store.accounts.authenticate("ALICE", "a long password") == user
+    assert store.accounts.authenticate("alice@example.org", "a long password") == user
+    assert store.accounts.authenticate("alice", "wrong password") is None
+    assert store.accounts.authenticate("nobody", "a long password") is None
+
+
+@pytest.mark.parametrize(
+    ("username", "email", "password", "field"),
+    [
+        ("al", "a@b.c", "long enough", "username"),
+        ("bad name", "a@b.c", "long enough", "username"),
+        ("alice2", "not-an-email", "long enough", "email"),
+        ("alice2", "a@b.c", "short", "password"),
+    ],
+)
+def test_bad_signup_values_name_the_field(
+    store: Store, username: str, email: str, password: str, field: str
+) -> None:
+    with pytest.raises(AccountError) as caught:
+        store.accounts.create_user(username, email, password)
+    assert caught.value.field == field
+
+
+def test_duplicate_username_or_email_is_refused(store: Store) -> None:
+    store.accounts.create_user("alice", "alice@example.org", "a long password")
+    with pytest.raises(AccountError, match="username"):
+        store.accounts.create_user("Alice", "other@example.org", "a long password")
+    with pytest.raises(AccountError, match="email"):
+        store.accounts.create_user("alice2", "ALICE@example.org", "a long password")
+
+
+def test_sessions_store_only_a_hash_and_end(store: Store) -> None:
+    user = store.accounts.create_user("alice", "alice@example.org", "a long password")
+    token = store.accounts.create_session(user.id)
+    with store.connect() as conn:
+        hashes = [r[0] for r in conn.execute(sa.text("SELECT token_hash FROM sessions"))]
+    assert hashes == [hash_token(token)] and token not in hashes
+    assert store.accounts.session_user(token) == user
+    assert store.accounts.session_user(token + "x") is None
+    store.accounts.delete_session(token)
+    assert store.accounts.session_user(token) is None
+    expired = store.accounts.create_session(user.id, days=-1)
+    assert store.accounts.session_user(expired) is None
+    assert store.accounts.purge_expired_sessions() == 1
+
+
+def test_vote_toggles_and_counts_combine_sources(store: Store) -> None:
+    paper_id = _paper(store, upvotes=165)
+    users = [store.accounts.create_user(f"user{i}", f"u{i}@example.org", "a long password") for i in range(3)]
+    for user in users:
+        counts = store.accounts.toggle_vote(user.id, paper_id)
+    assert (counts.hf_upvotes, counts.local_upvotes, counts.upvotes, counts.voted) == (165, 3, 168, True)
+    paper = store.get_paper("2602.00001")
+    assert paper is not None and (paper.hf_upvotes, paper.local_upvotes, paper.upvotes) == (165, 3, 168)
+    again = store.accounts.toggle_vote(users[0].id, paper_id)
+    assert (again.local_upvotes, again.voted) == (2, False)
+    assert store.accounts.voted(users[0].id, [paper_id]) == set()
+    assert store.accounts.voted(users[1].id, [paper_id]) == {paper_id}
+    assert store.accounts.set_vote(users[1].id, paper_id, True).local_upvotes == 2  # idempotent
+    assert store.accounts.set_vote(users[1].id, paper_id, False).local_upvotes == 1
+
+
+def test_concurrent_votes_from_threads_are_exact(store: Store) -> None:
+    paper_id = _paper(store, upvotes=0)
+    users = [
+        store.accounts.create_user(f"voter{i}", f"v{i}@example.org", "a long password") for i in range(16)
+    ]
+    barrier = threading.Barrier(len(users))
+    errors: list[BaseException] = []
+
+    def vote(user_id: int) -> None:
+        try:
+            barrier.wait()
+            # Each user votes with set_vote twice (a retry) and toggles twice: net one vote each.
+            store.accounts.set_vote(user_id, paper_id, True)
+            store.accounts.set_vote(user_id, paper_id, True)
+            store.accounts.toggle_vote(user_id, paper_id)
+            store.accounts.toggle_vote(user_id, paper_id)
+        except BaseException as error:  # collected and re-raised in the main thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=vote, args=(u.id,)) for u in users]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    paper = store.get_paper("2602.00001")
+    assert paper is not None and paper.local_upvotes == len(users)
+
+
+def test_collections_belong_to_their_owner(store: Store) -> None:
+    paper_id = _paper(store)
+    alice = store.accounts.create_user("alice", "alice@example.org", "a long password")
+    bob = store.accounts.create_user("bob", "bob@example.org", "a long password")
+    reading = store.accounts.create_collection(alice.id, "  Reading   list ")
+    assert reading.name == "Reading list"
+    assert store.accounts.add_to_collection(alice.id, reading.id, paper_id) is True
+    assert store.accounts.add_to_collection(alice.id, reading.id, paper_id) is False
+    assert store.accounts.collection_paper_ids(reading.id) == [paper_id]
+    assert [c.size for c in store.accounts.collections(alice.id)] == [1]
+    assert store.accounts.get_collection(bob.id, reading.id) is None
+    assert store.accounts.collections(bob.id) == []
+    with pytest.raises(AccountError):
+        store.accounts.add_to_collection(bob.id, reading.id, paper_id)
+    assert store.accounts.delete_collection(bob.id, reading.id) is False
+    with pytest.raises(AccountError, match="already"):
+        store.accounts.create_collection(alice.id, "Reading list")
+    with pytest.raises(AccountError):
+        store.accounts.create_collection(alice.id, "   ")
+    assert store.accounts.remove_from_collection(alice.id, reading.id, paper_id) is True
+    assert store.accounts.delete_collection(alice.id, reading.id) is True
+    assert store.accounts.get_collection(alice.id, reading.id) is None

@@ -1,0 +1,155 @@
+"""Hybrid and semantic search through the one API, over real indexes (tantivy + MiniLM vectors).
+
+Data: the arXiv snapshot sample (100 papers, categories, 2007 dates) ingested through
+Ingestor; the embedding model is the packaged int8 MiniLM, small enough for this size.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+from click.testing import CliRunner
+
+from paperscope.cli import main
+from paperscope.errors import QueryError
+from paperscope.index.build import update_indexes
+from paperscope.ingest import Ingestor
+from paperscope.records import PaperRecord
+from paperscope.search.api import Searcher, SearchRequest
+from paperscope.store import Paper, Store
+
+SNAPSHOT = ("arxiv", "kaggle", "arxiv-metadata-oai-snapshot.sample.jsonl")
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Iterator[Store]:
+    home = tmp_path_factory.mktemp("hybrid-home")
+    with Store.open(str(home)) as store:
+        with Ingestor(store, report_rejects=False) as ingestor:
+            assert ingestor.ingest_paths([shared_data.joinpath(*SNAPSHOT)]).added == 100
+        counts = update_indexes(store)
+        assert counts["keyword"]["indexed"] == 100 and counts["semantic"]["embedded"] == 100
+        yield store
+
+
+@pytest.fixture(scope="module")
+def searcher(library: Store) -> Iterator[Searcher]:
+    s = Searcher(library)
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def papers(library: Store) -> list[Paper]:
+    return library.get_papers([p.id for batch in library.iter_papers() for p in batch])
+
+
+def ids(searcher: Searcher, query: str, mode: str, **kw: object) -> list[int]:
+    request = SearchRequest(query=query, mode=mode, **kw)  # type: ignore[arg-type]
+    return [r.paper.id for r in searcher.search(request).results]
+
+
+def test_semantic_finds_what_keywords_miss_and_hybrid_keeps_it(searcher: Searcher) -> None:
+    query = "collapsed stars and entropy"
+    keyword = ids(searcher, query, "keyword", limit=100)
+    semantic = ids(searcher, query, "semantic", limit=10)
+    hybrid = ids(searcher, query, "hybrid", limit=10)
+    meaning_only = [i for i in semantic[:3] if i not in keyword]
+    assert meaning_only, "expected a paper that only the semantic side finds"
+    assert set(meaning_only) & set(hybrid)
+    # And the keyword side's best match is not lost either.
+    assert keyword[0] in hybrid[:3]
+
+
+def test_exact_title_words_rank_first_in_hybrid(searcher: Searcher, library: Store) -> None:
+    target = library.get_paper("0704.0100")
+    assert target is not None
+    assert ids(searcher, "topology change of black holes", "hybrid")[0] == target.id
+
+
+def test_semantic_filter_fills_the_page(searcher: Searcher, papers: list[Paper]) -> None:
+    expected = {p.id for p in papers if "hep-th" in p.categories}
+    assert len(expected) >= 5
+    for mode in ("semantic", "hybrid"):
+        got = ids(searcher, "string theory and black holes", mode, categories=["hep-th"], limit=5)
+        assert len(got) == 5 and set(got) <= expected
+        whole = ids(searcher, "string theory", mode, categories=["hep-th"], limit=50)
+        assert set(whole) == expected  # every paper in the category, nothing else
+
+
+def test_semantic_date_filter(searcher: Searcher, papers: list[Paper]) -> None:
+    expected = {p.id for p in papers if "2007-04-02" <= (p.published or "") <= "2007-04-02"}
+    assert 0 < len(expected) < 100
+    got = ids(searcher, "quantum", "semantic", since="2007-04-02", until="2007-04-02", limit=100)
+    assert set(got) == expected
+
+
+def test_exclusions_and_phrases_apply_to_semantic_candidates(searcher: Searcher) -> None:
+    for mode in ("semantic", "hybrid"):
+        response = searcher.search(SearchRequest(query="black holes -gravity", mode=mode, limit=50))
+        assert response.results
+        for result in response.results:
+            assert not re.search(r"\bgravit", f"{result.paper.title} {result.paper.abstract}", re.I)
+        phrase = searcher.search(SearchRequest(query='"black holes"', mode=mode, limit=50))
+        assert phrase.results
+        for result in phrase.results:
+            assert re.search(r"black\W+holes?\b", f"{result.paper.title} {result.paper.abstract}", re.I)
+
+
+def test_hybrid_pages_neither_overlap_nor_skip(searcher: Searcher) -> None:
+    whole = ids(searcher, "quantum field theory", "hybrid", limit=45)
+    paged: list[int] = []
+    for offset in range(0, 45, 15):
+        paged += ids(searcher, "quantum field theory", "hybrid", limit=15, offset=offset)
+    assert paged == whole and len(set(whole)) == 45
+
+
+def test_hybrid_sort_by_date(searcher: Searcher) -> None:
+    response = searcher.search(SearchRequest(query="magnetic fields", mode="hybrid", sort="date", limit=30))
+    days = [r.paper.published for r in response.results]
+    assert len(days) == 30 and days == sorted(days, reverse=True)
+
+
+def test_related_papers(searcher: Searcher, library: Store) -> None:
+    paper = library.get_paper("0704.0100")
+    assert paper is not None
+    related = searcher.related("arXiv:0704.0100v1", 5)
+    assert len(related) == 5
+    assert paper.id not in [p.id for p, _ in related]
+    scores = [s for _, s in related]
+    assert scores == sorted(scores, reverse=True)
+    with pytest.raises(QueryError, match="no paper"):
+        searcher.related("9999.99999", 5)
+
+
+def test_incremental_update_of_both_indexes(library: Store, searcher: Searcher) -> None:
+    before = ids(searcher, "zorblax quasicrystal lattices", "hybrid")
+    library.write_records(
+        [
+            PaperRecord(
+                source="submit",
+                origin="test",
+                local_id=f"local-zorblax-{n}",
+                title=f"Zorblax quasicrystal lattices, part {n}",
+                abstract="Aperiodic tilings of zorblax atoms form quasicrystal lattices.",
+                published="2026-01-0" + str(n + 1),
+                categories=["cond-mat.mtrl-sci"],
+            )
+            for n in range(3)
+        ]
+    )
+    runner = CliRunner()
+    result = runner.invoke(main, ["--home", str(library.settings.home), "index", "--json"])
+    assert result.exit_code == 0, result.output
+    counts = orjson.loads(result.output)
+    assert counts["keyword"]["indexed"] == 3 and counts["keyword"]["mode"] == "incremental"
+    assert counts["keyword"]["documents"] == 103
+    assert counts["semantic"]["embedded"] == 3
+    after = searcher.search(SearchRequest(query="zorblax quasicrystal lattices", mode="hybrid", limit=5))
+    assert {r.paper.key for r in after.results[:3]} == {f"local-zorblax-{n}" for n in range(3)}
+    assert not {r.paper.id for r in after.results[:3]} & set(before)
+    assert all("<mark>zorblax</mark>" in r.snippet_html for r in after.results[:3])

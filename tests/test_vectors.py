@@ -1,0 +1,230 @@
+"""The semantic index on real papers: incremental updates, search, filters, ANN recall, crashes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from paperscope.errors import QueryError
+from paperscope.index import vectorfiles as vf
+from paperscope.index import vectors
+from paperscope.index.ann import refresh_ann
+from paperscope.index.embed import FP32_MODEL, INT8_MODEL
+from paperscope.index.vectors import SemanticIndex
+from paperscope.records import PaperRecord
+from paperscope.store import Paper, Store
+from semantic_helpers import daily_records
+
+STOP = frozenset(re.findall(r"\w+", """
+    with from that this their which these into over under using based while where when have been more than
+    such also they other both each only show shows model models paper propose proposed approach method
+    methods results across large data language learning"""))
+
+
+def words(paper: Paper) -> set[str]:
+    return {w for w in re.findall(r"[a-z]{5,}", f"{paper.title} {paper.abstract}".lower()) if w not in STOP}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Iterator[tuple[Store, SemanticIndex]]:
+    """200 real Daily Papers in a store, embedded once for the read-only tests of this module."""
+    home = tmp_path_factory.mktemp("semantic")
+    with Store.open(str(home)) as store:
+        store.write_records(daily_records(shared_data)[:200])
+        index = SemanticIndex.open(store.settings.index_dir, INT8_MODEL)
+        counts = index.update(store)
+        assert counts["embedded"] == 200 and counts["total"] == 200
+        yield store, index
+        index.close()
+
+
+def test_search_finds_a_paper_by_its_own_title(built: tuple[Store, SemanticIndex]) -> None:
+    store, index = built
+    papers = store.get_papers(list(range(1, 201, 10)))
+    first = 0
+    for paper in papers:
+        hits = index.search(paper.title, 5)
+        assert len(hits) == 5 and np.all(np.diff(hits.scores) <= 0)
+        assert paper.id in hits.ids.tolist(), paper.title
+        first += hits.ids[0] == paper.id
+    # A short title can sit nearer another paper's title + abstract than its own; rarely.
+    assert first >= 0.8 * len(papers)
+
+
+def test_related_excludes_itself_and_shares_topic(built: tuple[Store, SemanticIndex]) -> None:
+    store, index = built
+    rng = np.random.default_rng(7)
+    chosen = rng.choice(np.arange(1, 201), size=40, replace=False).tolist()
+    near, random_pairs = [], []
+    for paper in store.get_papers(chosen):
+        hits = index.related(paper.id, 5)
+        assert len(hits) == 5 and paper.id not in hits.ids.tolist()
+        neighbour = store.get_papers([int(hits.ids[0])])[0]
+        other = store.get_papers([int(rng.integers(1, 201))])[0]
+        mine = words(paper)
+        near.append(len(mine & words(neighbour)) / max(len(mine | words(neighbour)), 1))
+        random_pairs.append(len(mine & words(other)) / max(len(mine | words(other)), 1))
+    # Nearest neighbours share far more content words than random pairs of papers do.
+    assert np.mean(near) > 2 * np.mean(random_pairs), (np.mean(near), np.mean(random_pairs))
+    with pytest.raises(QueryError, match="no embedding"):
+        index.related(99_999, 5)
+
+
+def test_allowed_ids_still_give_k_results(built: tuple[Store, SemanticIndex]) -> None:
+    _, index = built
+    allowed = np.sort(np.random.default_rng(3).choice(np.arange(1, 201), size=25, replace=False)).astype(np.int64)
+    hits = index.search("reinforcement learning for language model reasoning", 10, allowed)
+    assert len(hits) == 10 and set(hits.ids.tolist()) <= set(allowed.tolist())
+    # The same ranking as unfiltered search restricted to the allowed papers.
+    everything = index.search("reinforcement learning for language model reasoning", 200)
+    expected = [i for i in everything.ids.tolist() if i in set(allowed.tolist())][:10]
+    assert hits.ids.tolist() == expected
+    few = np.array([5, 17, 123_456], dtype=np.int64)  # the last has no vector
+    assert sorted(index.search("robots", 10, few).ids.tolist()) == [5, 17]
+
+
+def resampled(real: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    """Realistic-looking unit vectors: mixtures of two real abstracts' vectors plus a little noise."""
+    a = real[rng.integers(0, len(real), count)]
+    b = real[rng.integers(0, len(real), count)]
+    w = rng.uniform(0.0, 0.5, (count, 1)).astype(np.float32)
+    mixed = (1 - w) * a + w * b + rng.normal(0, 0.02, a.shape).astype(np.float32)
+    return (mixed / np.linalg.norm(mixed, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_ann_recall_at_10_against_exact(built: tuple[Store, SemanticIndex], tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    _, source = built
+    snap = source.snapshot()
+    assert snap is not None
+    real = snap.rows(snap.positions)
+    rng = np.random.default_rng(11)
+    base, queries = resampled(real, 4000, rng), resampled(real, 200, rng)
+    folder = tmp_path / "semantic"
+    folder.mkdir()
+    ids = np.arange(1, 4001, dtype=np.int64)
+    manifest = vf.empty_manifest(INT8_MODEL, 384)
+    manifest["segments"].append(vf.write_segment(folder, base, ids, np.zeros(4000, np.uint64), 1))
+    manifest["gen"] = 1
+    loaded = vf.Snapshot.load(folder, manifest)
+    manifest["ann"] = refresh_ann(folder, loaded, None, vectors.ANN_CONNECTIVITY, vectors.ANN_EXPANSION_ADD)
+    manifest["ann"]["gen"] = 1
+    vf.write_manifest(folder / vf.MANIFEST, manifest)
+    index = SemanticIndex.open(tmp_path, INT8_MODEL, ann_threshold=1000)
+    assert index.stats()["ann"] is True
+    recalls = []
+    for q in queries:
+        exact = ids[np.argsort(-(base @ q))[:10]]
+        recalls.append(len(set(index.search_vector(q, 10).ids.tolist()) & set(exact.tolist())) / 10)
+    assert np.mean(recalls) >= 0.98, np.mean(recalls)
+    # Filtered search through the ANN path (oversampling), forced by a small exact-subset limit.
+    monkeypatch.setattr(vectors, "EXACT_SUBSET_MAX", 100)
+    allowed = ids[ids % 2 == 0]
+    filtered = []
+    for q in queries[:50]:
+        hits = index.search_vector(q, 10, allowed)
+        assert len(hits) == 10 and np.all(hits.ids % 2 == 0)
+        exact = allowed[np.argsort(-(base[allowed - 1] @ q))[:10]]
+        filtered.append(len(set(hits.ids.tolist()) & set(exact.tolist())) / 10)
+    assert np.mean(filtered) >= 0.98, np.mean(filtered)
+
+
+def test_incremental_update_embeds_only_what_changed(home: Path, shared_data: Path) -> None:
+    records = daily_records(shared_data)[300:360]
+    with Store.open(str(home)) as store:
+        store.write_records(records[:40])
+        index = SemanticIndex.open(store.settings.index_dir, INT8_MODEL, ann_threshold=45)
+        assert index.update(store)["embedded"] == 40
+        reader = SemanticIndex.open(store.settings.index_dir, INT8_MODEL, ann_threshold=45)
+        before = reader.search(records[45].title, 3)
+        assert index.update(store)["embedded"] == 0
+        store.write_records(records[40:])
+        counts = index.update(store)
+        assert (counts["embedded"], counts["total"], counts["ann"]) == (20, 60, True)
+        # The reader notices the swapped manifest and now finds the new paper first.
+        after = reader.search(records[45].title, 3)
+        new_id = store.resolve_key(records[45].arxiv_id or "")
+        assert new_id not in before.ids.tolist() and after.ids[0] == new_id
+        # A new abstract for one paper (from a more trusted source) re-embeds that paper only;
+        # other metadata changes re-embed nothing.
+        changed = PaperRecord(source="arxiv-api", origin="test", title=records[3].title,
+                              arxiv_id=records[3].arxiv_id, abstract="We study protein folding in yeast cells.")
+        store.write_records([changed])
+        assert index.update(store)["embedded"] == 1
+        assert index.search("protein folding in yeast", 1).ids[0] == store.resolve_key(records[3].arxiv_id or "")
+        upvoted = PaperRecord(source="hf-api", origin="test", title=records[5].title, arxiv_id=records[5].arxiv_id,
+                              upvotes=99, daily_date="2026-02-20")
+        store.write_records([upvoted])
+        assert index.update(store)["embedded"] == 0
+        assert index.stats()["papers"] == 60
+        live = {p.name for p in index.folder.iterdir()}
+        assert live == vf.referenced_files(vf.read_manifest(index.folder / vf.MANIFEST)) | {"manifest.json",
+                                                                                           "update.lock"}
+
+
+class FailingStore:
+    """The real store, except that reading papers fails on the n-th call (a crash mid-update)."""
+
+    def __init__(self, store: Store, fail_on: int) -> None:
+        self.store, self.fail_on, self.calls = store, fail_on, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def get_papers(self, ids: Sequence[int]) -> list[Paper]:
+        self.calls += 1
+        if self.calls == self.fail_on:
+            raise RuntimeError("killed")
+        return self.store.get_papers(ids)
+
+
+def test_interrupted_update_leaves_a_usable_index(home: Path, shared_data: Path) -> None:
+    records = daily_records(shared_data)[400:450]
+    with Store.open(str(home)) as store:
+        store.write_records(records[:30])
+        index = SemanticIndex.open(store.settings.index_dir, INT8_MODEL)
+        index.page_size = 10
+        with pytest.raises(RuntimeError, match="killed"):
+            index.update(FailingStore(store, fail_on=3), progress=False)  # type: ignore[arg-type]
+        # The two checkpoints before the crash are live and searchable; the rest resumes.
+        assert index.stats()["papers"] == 20
+        assert len(index.search("agents", 25)) == 20
+        assert index.update(store)["embedded"] == 10
+        assert index.stats()["papers"] == 30
+        store.write_records(records[30:])
+        with pytest.raises(RuntimeError, match="killed"):
+            index.update(FailingStore(store, fail_on=2))  # type: ignore[arg-type]
+        # An interrupted incremental update keeps what it committed, and search works.
+        assert index.stats()["papers"] == 40
+        assert len(index.search("agents", 10)) == 10
+        assert index.update(store)["embedded"] == 10
+        assert index.stats()["papers"] == 50
+
+
+def test_model_change_reembeds_everything(home: Path, shared_data: Path) -> None:
+    records = daily_records(shared_data)[500:512]
+    with Store.open(str(home)) as store:
+        store.write_records(records)
+        int8 = SemanticIndex.open(store.settings.index_dir, INT8_MODEL)
+        assert int8.update(store)["embedded"] == 12
+        fp32 = SemanticIndex.open(store.settings.index_dir, "sentence-transformers/all-MiniLM-L6-v2")
+        counts = fp32.update(store)
+        assert (counts["embedded"], counts["model"]) == (12, FP32_MODEL)
+        assert fp32.update(store)["embedded"] == 0
+        assert fp32.search(records[0].title, 1).ids[0] == store.resolve_key(records[0].arxiv_id or "")
+        with pytest.raises(QueryError, match="re-embed"):
+            int8.search("anything", 5)
+        assert len(list(fp32.folder.glob("seg-*.vec.npy"))) == 1  # the int8 vectors are gone
+        # Back to int8, killed midway: searches keep using the fp32 vectors until the swap.
+        back = SemanticIndex.open(store.settings.index_dir, INT8_MODEL)
+        back.page_size = 5
+        with pytest.raises(RuntimeError, match="killed"):
+            back.update(FailingStore(store, fail_on=2))  # type: ignore[arg-type]
+        assert fp32.stats()["model"] == FP32_MODEL and len(fp32.search(records[1].title, 3)) == 3
+        assert back.update(store)["embedded"] == 7  # resumed after the staged checkpoint of 5
+        assert back.stats()["model"] == INT8_MODEL and len(back.search(records[1].title, 3)) == 3
