@@ -22,6 +22,7 @@ import argparse
 import dataclasses
 import multiprocessing
 import os
+import queue
 import sys
 import tempfile
 import time
@@ -152,7 +153,13 @@ def main(argv: list[str] | None = None) -> int:
         out = context.Queue()
         child = context.Process(target=serve, args=(str(home), queries, modes, out))
         child.start()
-        figures["serving"] = out.get()
+        while True:
+            try:
+                figures["serving"] = out.get(timeout=5)
+                break
+            except queue.Empty:
+                if not child.is_alive():
+                    raise SystemExit(f"the serving process died (exit status {child.exitcode})") from None
         child.join()
     figures["cpus"] = os.cpu_count()
     if args.json:

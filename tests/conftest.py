@@ -11,7 +11,7 @@ import pytest
 from paperscope.store import Store
 
 # Fixture modules of the web tests (tests/ is on sys.path: pytest inserts it for this conftest).
-pytest_plugins = ["web_support", "pg"]
+pytest_plugins = ["web_support", "pg", "browser_support"]
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = (REPO.parent / "shared" / "data").resolve()

@@ -114,6 +114,35 @@ def test_vote_toggles_and_counts_combine_sources(store: Store) -> None:
     assert store.accounts.set_vote(users[1].id, paper_id, False).local_upvotes == 1
 
 
+def test_vote_counts_take_the_largest_hf_observation_not_their_sum(store: Store) -> None:
+    """Two sources that saw the same Hugging Face count must not double it (the store uses MAX)."""
+    paper_id = _paper(store, upvotes=40)
+    store.write_records(
+        [
+            PaperRecord(
+                source="hf-api",
+                origin="t2",
+                title="Paper 2602.00001",
+                arxiv_id="2602.00001",
+                abstract="About things.",
+                authors=["A. Author"],
+                upvotes=42,
+                daily_date="2026-02-27",
+            )
+        ]
+    )
+    with store.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT COUNT(*) FROM upvote_counts WHERE paper_id = :p"), {"p": paper_id}
+        ).scalar()
+    assert rows == 2
+    user = store.accounts.create_user("alice", "alice@example.org", "a long password")
+    counts = store.accounts.toggle_vote(user.id, paper_id)
+    paper = store.get_paper("2602.00001")
+    assert paper is not None
+    assert (counts.hf_upvotes, counts.upvotes) == (42, 43) == (paper.hf_upvotes, paper.upvotes)
+
+
 def test_concurrent_votes_from_threads_are_exact(store: Store) -> None:
     paper_id = _paper(store, upvotes=0)
     users = [

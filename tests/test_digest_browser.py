@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
 
 from mail_fixtures import fill_store
 from paperscope.mail.render import Renderer
@@ -16,15 +17,6 @@ from paperscope.mail.settings import MailSettings
 from paperscope.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def screenshot_dir() -> Path:
@@ -35,11 +27,7 @@ def screenshot_dir() -> Path:
 
 
 @pytest.mark.browser
-def test_digest_html_in_chromium(store: Store, shared_data: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        raise RuntimeError(f"{CHROMIUM} is missing: apt-get install -y chromium")
+def test_digest_html_in_chromium(store: Store, shared_data: Path, browser: Browser) -> None:
     fill_store(store, shared_data)
     sub = store.digests.subscribe("reader@example.org", "weekly", categories=[], min_upvotes=0)
     store.digests.confirm(sub.id)
@@ -55,35 +43,28 @@ def test_digest_html_in_chromium(store: Store, shared_data: Path) -> None:
     out = screenshot_dir()
 
     requests: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            for name, width in (("digest", 800), ("digest-mobile", 390)):
-                page = browser.new_page(viewport={"width": width, "height": 900})
-                page.on("request", lambda request: requests.append(request.url))
-                page.set_content(html, wait_until="load")
-                assert page.title().startswith("paperscope weekly digest")
-                titles = page.locator("a[href^='https://papers.example.org/papers/']").all_inner_texts()
-                assert [t.strip() for t in titles if t.strip() != "paperscope"][: len(digest.trending)] == [
-                    p.title for p in digest.trending
-                ]
-                assert page.get_by_text("Similar to papers you saved").is_visible()
-                # Nothing wider than the screen: no sideways scrolling on a phone.
-                overflow = page.evaluate(
-                    "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-                )
-                assert overflow <= 0, f"{name}: {overflow}px wider than the viewport"
-                # Readable: body text is at least 12px everywhere.
-                smallest = page.evaluate(
-                    "Math.min(...[...document.querySelectorAll('p, a, div, td')]"
-                    ".filter(e => e.innerText && e.innerText.trim())"
-                    ".map(e => parseFloat(getComputedStyle(e).fontSize)))"
-                )
-                assert smallest >= 10, smallest
-                page.screenshot(path=str(out / f"{name}.png"), full_page=True)
-                page.close()
-        finally:
-            browser.close()
+    for name, width in (("digest", 800), ("digest-mobile", 390)):
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.on("request", lambda request: requests.append(request.url))
+        page.set_content(html, wait_until="load")
+        assert page.title().startswith("paperscope weekly digest")
+        titles = page.locator("a[href^='https://papers.example.org/papers/']").all_inner_texts()
+        assert [t.strip() for t in titles if t.strip() != "paperscope"][: len(digest.trending)] == [
+            p.title for p in digest.trending
+        ]
+        assert page.get_by_text("Similar to papers you saved").is_visible()
+        # Nothing wider than the screen: no sideways scrolling on a phone.
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{name}: {overflow}px wider than the viewport"
+        # Readable: no text smaller than 10px anywhere.
+        smallest = page.evaluate(
+            "Math.min(...[...document.querySelectorAll('p, a, div, td')]"
+            ".filter(e => e.innerText && e.innerText.trim())"
+            ".map(e => parseFloat(getComputedStyle(e).fontSize)))"
+        )
+        assert smallest >= 10, smallest
+        page.screenshot(path=str(out / f"{name}.png"), full_page=True)
+        page.close()
     # set_content loads no URL: any request would be a remote image, font or tracker.
     assert requests == [], requests
     assert (out / "digest.png").stat().st_size > 10_000

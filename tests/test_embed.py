@@ -86,7 +86,10 @@ def test_model_names_resolve(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_unknown_model_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # Offline (there is no network here anyway): a name that is neither packaged nor cached.
+    import huggingface_hub.constants
+
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # read at import time
     monkeypatch.setenv("HF_HOME", str(tmp_path))
     with pytest.raises(QueryError, match="no-such-org/no-such-model"):
         create_embedder("no-such-org/no-such-model")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import orjson
@@ -11,7 +12,8 @@ from fastapi.testclient import TestClient
 from paperscope.records import PaperRecord
 from paperscope.store import Store
 from paperscope.store.lists import TRENDING_FORMULA
-from web_support import XSS_DAY, XSS_ID, make_client, sign_up
+from paperscope.web.app import create_app
+from web_support import SECRET, XSS_DAY, XSS_ID, make_client, sign_up
 
 FEB = "hf-daily/hf-daily-2026-02.json"
 
@@ -127,7 +129,9 @@ def test_paper_page(web_client: TestClient, shared_data: Path) -> None:
         and 'href="https://arxiv.org/pdf/2602.23152"' in text
     )
     assert str(item["github_url"]) in text
-    assert "168 (168 Hugging Face + 0 here)" in text
+    # The total once (the count next to the button), then where it comes from, without repeating it.
+    assert re.findall(r'<span class="count"[^>]*>(\d+)</span>', text) == ["168"]
+    assert '168 from Hugging Face and <span class="local">0</span> here' in text
     assert ">Upvote</button>" in text and "Related papers" in text
     # Versioned ids and URLs reach the same page.
     for spelling in ("2602.23152v2", "arxiv:2602.23152"):
@@ -245,3 +249,101 @@ def test_paper_with_a_local_id(web_client: TestClient, web_store: Store) -> None
     assert page.status_code == 200 and title in page.text
     assert "arXiv abstract" not in page.text  # no arXiv links for a paper arXiv does not have
     assert web_client.get(f"/api/papers/{key}").json()["id"] == key
+
+
+def test_related_papers_fall_back_to_keywords_then_explain(web_client: TestClient, web_store: Store) -> None:
+    """The fixture builds the keyword index only: related papers come from the title's words."""
+    page = web_client.get("/papers/2602.23152")
+    assert page.status_code == 200 and "Found by shared title words" in page.text
+    related = re.search(r'<section class="related".*?</section>', page.text, re.S)
+    assert related and related.group(0).count("<li>") >= 1 and 'href="/papers/2602.23152"' not in related.group(0)
+    api = web_client.get("/api/papers/2602.23152/related?limit=3")
+    assert api.status_code == 200, api.text
+    ids = [r["paper"]["id"] for r in api.json()]
+    assert 1 <= len(ids) <= 3 and "2602.23152" not in ids
+    # With no index at all the page still renders, and the API says what to run.
+    shutil.rmtree(web_store.settings.index_dir)
+    with make_client(web_store) as fresh:
+        page = fresh.get("/papers/2602.23152")
+        assert page.status_code == 200 and "paperscope index" in page.text
+        api = fresh.get("/api/papers/2602.23152/related")
+        assert api.status_code == 503 and "paperscope index" in api.json()["error"]
+
+
+def test_feed_and_account_pages_offer_the_digest(web_client: TestClient) -> None:
+    for path in ("/", "/papers?date=2026-02-27", "/trending?category=cs.CL"):
+        page = web_client.get(path)
+        assert 'action="/digest/subscribe"' in page.text, path
+    assert 'name="categories" maxlength="300" placeholder="cs.CL cs.LG"\n             value="cs.CL"' in (
+        web_client.get("/trending?category=cs.CL").text
+    )
+    sign_up(web_client, "digester")
+    account = web_client.get("/account").text
+    assert 'href="/account/digests"' in account and 'action="/digest/subscribe"' in account
+    assert 'value="digester@example.org"' in account
+
+
+def test_favicon_and_security_headers(web_client: TestClient) -> None:
+    page = web_client.get("/")
+    assert 'rel="icon" href="/static/favicon.svg"' in page.text
+    assert web_client.get("/static/favicon.svg").status_code == 200
+    icon = web_client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    assert "<svg" in icon.text
+    for answer in (page, icon, web_client.get("/api/daily_papers"), web_client.get("/no-such-page")):
+        assert "'self'" in answer.headers["content-security-policy"]
+        assert answer.headers["x-frame-options"] == "DENY"
+
+
+def _day_count(html: str, key: str) -> int:
+    found = re.search(rf'data-key="{re.escape(key)}">.*?<span class="count"[^>]*>(\d+)</span>', html, re.S)
+    assert found, key
+    return int(found.group(1))
+
+
+def test_cached_lists_show_a_vote_on_the_next_load(web_client: TestClient) -> None:
+    """Lists are cached a few seconds per worker; a vote through the site must not wait for that."""
+    day, key = "/papers?date=2026-02-27", "2602.23152"
+    before = _day_count(web_client.get(day).text, key)
+    trending = _day_count(web_client.get("/trending").text, key)
+    assert _day_count(web_client.get(day).text, key) == before  # served from the cache
+    sign_up(web_client, "voter")
+    page = web_client.get(day).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    answer = web_client.post(
+        f"/papers/{key}/upvote", data={"csrf_token": token.group(1), "next": day}, follow_redirects=False
+    )
+    assert answer.status_code == 303
+    assert _day_count(web_client.get(day).text, key) == before + 1
+    assert _day_count(web_client.get("/trending").text, key) == trending + 1
+    # The JSON API's vote (taking it back) empties the cache too.
+    voted = web_client.post(f"/api/papers/{key}/upvote", headers={"X-CSRF-Token": token.group(1)})
+    assert voted.status_code == 200 and voted.json()["voted"] is False
+    assert _day_count(web_client.get(day).text, key) == before
+    assert web_client.get("/api/daily_papers", params={"date": "2026-02-27"}).json()[0]["paper"]["upvotes"] == before
+
+
+def test_cached_cards_carry_each_visitors_own_token_and_votes(web_store: Store) -> None:
+    """The day's cards are rendered once for many visitors: tokens and pressed buttons stay personal."""
+    day, key = "/papers?date=2026-02-27", "2602.23152"
+    pressed = (
+        rf'data-key="{re.escape(key)}">\s*<input[^>]*>\s*<input[^>]*>\s*<button type="submit" aria-pressed="(\w+)"'
+    )
+    app = create_app(web_store, secret_key=SECRET)  # one app, so one cache, for both visitors
+    with TestClient(app) as alice, TestClient(app) as bob:
+        sign_up(alice, "alice")
+        sign_up(bob, "bobby")
+        pages = [alice.get(day).text, bob.get(day).text]
+        tokens = [set(re.findall(r'name="csrf_token" value="([^"]+)"', page)) for page in pages]
+        assert all(len(t) == 1 for t in tokens) and tokens[0] != tokens[1]
+        assert "csrf-" not in pages[0] and "csrf-" not in pages[1]  # no placeholder left behind
+        # Alice votes with her token from the cached cards; Bob's cards stay unpressed.
+        answer = alice.post(
+            f"/papers/{key}/upvote", data={"csrf_token": next(iter(tokens[0])), "next": day}, follow_redirects=False
+        )
+        assert answer.status_code == 303
+        found_a = re.search(pressed, alice.get(day).text)
+        found_b = re.search(pressed, bob.get(day).text)
+        assert found_a and found_b
+        assert (found_a.group(1), found_b.group(1)) == ("true", "false")

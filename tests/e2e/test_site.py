@@ -139,6 +139,33 @@ def test_trending(page: Page, live_server: LiveServer, screenshots: Path) -> Non
     shot(page, screenshots, "trending")
 
 
+def _fits(page: Page, selector: str) -> bool:
+    """Whether an input is wide enough for its whole placeholder (measured in its own font)."""
+    return bool(
+        page.eval_on_selector(
+            selector,
+            """el => {
+                const style = getComputedStyle(el);
+                const ctx = document.createElement("canvas").getContext("2d");
+                ctx.font = style.font;
+                const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+                return ctx.measureText(el.placeholder).width <= el.clientWidth - padding;
+            }""",
+        )
+    )
+
+
+def _check_search_layout(page: Page) -> None:
+    assert _fits(page, "#site-q"), "the header search box cuts its placeholder"
+    # Each filter's label sits on the same line as its control.
+    for field in page.locator("fieldset .field").all():
+        label, control = field.locator("label").bounding_box(), field.locator("input, select").bounding_box()
+        assert label and control
+        assert abs((label["y"] + label["height"] / 2) - (control["y"] + control["height"] / 2)) < 8, (
+            field.inner_text()
+        )
+
+
 def test_search_and_open_a_paper(page: Page, screenshots: Path) -> None:
     page.goto("/papers?date=2026-02-27")
     box = page.get_by_role("searchbox", name="Search papers")
@@ -148,6 +175,7 @@ def test_search_and_open_a_paper(page: Page, screenshots: Path) -> None:
     title = "The Trinity of Consistency as a Defining Principle for General World Models"
     expect(page.locator("article.paper h2").first).to_have_text(title)
     expect(page.locator(".count-line")).to_contain_text("results for")
+    _check_search_layout(page)
     shot(page, screenshots, "search")
 
     page.get_by_role("link", name=title).click()
@@ -258,10 +286,12 @@ def test_upvote_and_take_it_back(user_page: Page, live_server: LiveServer) -> No
     count = page.locator(".votes .upvote .count")
     button = page.locator(".votes").get_by_role("button", name="Upvote")
     before = int(count.inner_text())
+    paper_local = int(page.locator(".votes .breakdown .local").inner_text())
     expect(button).to_have_attribute("aria-pressed", "false")
     button.click()
     expect(count).to_have_text(str(before + 1))
     expect(button).to_have_attribute("aria-pressed", "true")
+    expect(page.locator(".votes .breakdown .local")).to_have_text(str(paper_local + 1))
     page.reload()  # the vote is stored, not only shown
     expect(count).to_have_text(str(before + 1))
     with live_server.store() as store:
@@ -290,6 +320,8 @@ def test_save_to_a_collection_and_open_it(user_page: Page, screenshots: Path) ->
     page.get_by_role("navigation", name="Site").get_by_role("link", name="Collections").click()
     page.get_by_role("link", name=name).click()
     expect(page.locator(".count-line")).to_contain_text("2 papers")
+    # Each card holds its own "Remove" button, inside its border.
+    expect(page.locator("article.paper").get_by_role("button", name="Remove from collection")).to_have_count(2)
     shot(page, screenshots, "collection")
 
 
@@ -299,6 +331,7 @@ def test_submit_a_paper_by_arxiv_id(
     page = user_page
     page.goto("/submit")
     expect(page.get_by_role("heading", level=1)).to_have_text("Submit a paper")
+    assert _fits(page, "#paper"), "the submit box cuts its placeholder"
     shot(page, screenshots, "submit")
     page.get_by_label("arXiv id or URL").fill("0000.0000")
     page.get_by_role("button", name="Submit").click()

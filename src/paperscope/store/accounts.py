@@ -272,7 +272,7 @@ class Accounts:
     def _counts(conn: sa.Connection, user_id: int, paper_id: int, *, voted: bool) -> VoteCounts:
         row = conn.execute(
             sa.text(
-                "SELECT COALESCE((SELECT SUM(upvotes) FROM upvote_counts WHERE paper_id = :p), 0), "
+                "SELECT COALESCE((SELECT MAX(upvotes) FROM upvote_counts WHERE paper_id = :p), 0), "
                 "(SELECT COUNT(*) FROM votes WHERE paper_id = :p)"
             ),
             {"p": paper_id},

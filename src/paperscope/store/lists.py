@@ -86,6 +86,52 @@ def daily_papers(
     return get_papers(conn, ids)
 
 
+def daily_page(
+    conn: Connection,
+    start: str,
+    end: str,
+    *,
+    sort: str = "upvotes",
+    category: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Paper], int]:
+    """One page of :func:`daily_papers` and the size of the whole list, in one query.
+
+    Upvotes come from ``upvote_counts`` and ``votes`` aggregated once for the listed papers and
+    joined, rather than two correlated subqueries per row; ``COUNT(*) OVER ()`` gives the total
+    with the page, so no separate COUNT query (only a page past the end needs one).
+    """
+    params: dict[str, Any] = {"start": start, "end": end, "limit": limit, "offset": offset}
+    order = {
+        "upvotes": "votes DESC, first_day DESC, id",
+        "published": "published IS NULL, published DESC, votes DESC, id",
+        "date": "first_day DESC, votes DESC, id",
+    }.get(sort)
+    if order is None:
+        raise ValueError(f"unknown sort {sort!r}: use upvotes, published or date")
+    category_join = " JOIN papers p ON p.id = d.paper_id" if category else ""
+    sql = (
+        "WITH listed AS (SELECT d.paper_id AS id, MIN(d.list_date) AS first_day FROM daily_entries d"
+        + category_join
+        + " WHERE d.list_date BETWEEN :start AND :end"
+        + _category_clause(category, params)
+        + " GROUP BY d.paper_id), "
+        "hf AS (SELECT paper_id, MAX(upvotes) AS n FROM upvote_counts "
+        "WHERE paper_id IN (SELECT id FROM listed) GROUP BY paper_id), "
+        "local AS (SELECT paper_id, COUNT(*) AS n FROM votes "
+        "WHERE paper_id IN (SELECT id FROM listed) GROUP BY paper_id), "
+        "ranked AS (SELECT l.id, l.first_day, p.published, COALESCE(hf.n, 0) + COALESCE(local.n, 0) AS votes "
+        "FROM listed l JOIN papers p ON p.id = l.id "
+        "LEFT JOIN hf ON hf.paper_id = l.id LEFT JOIN local ON local.paper_id = l.id) "
+        f"SELECT id, COUNT(*) OVER () AS total FROM ranked ORDER BY {order} LIMIT :limit OFFSET :offset"
+    )
+    rows = conn.execute(sa.text(sql), params).all()
+    # No row: an empty list, or a page past the end (which still needs the list's size).
+    total = int(rows[0][1]) if rows else (count_daily(conn, start, end, category) if offset else 0)
+    return get_papers(conn, [r[0] for r in rows]), total
+
+
 def count_daily(conn: Connection, start: str, end: str, category: str | None = None) -> int:
     params: dict[str, Any] = {"start": start, "end": end}
     sql = (

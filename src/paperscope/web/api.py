@@ -11,6 +11,7 @@ from ..errors import PaperscopeError, QueryError
 from ..store.accounts import User
 from .pages import MAX_PAGE, daily_list
 from .params import BadParameter, UnknownPaper
+from .related import related_papers
 from .schemas import (
     DailyPaper,
     ErrorOut,
@@ -116,11 +117,10 @@ def related(request: Request, id: str, limit: Limit = 10) -> list[ScoredPaper]:
     state = web_state(request)
     paper_id = _paper_id(request, id)
     paper = state.store.get_papers([paper_id])[0]
-    try:
-        found = state.searcher.related(paper.key, limit)
-    except PaperscopeError as error:
-        raise HTTPException(503, str(error)) from error
-    return [ScoredPaper(paper=paper_out(p), score=round(score, 6)) for p, score in found]
+    found = related_papers(state, paper, limit)
+    if found.unavailable:
+        raise HTTPException(503, found.unavailable)
+    return [ScoredPaper(paper=paper_out(p), score=round(score, 6)) for p, score in found.papers]
 
 
 @router.post("/papers/{id:path}/upvote", response_model=VoteOut, responses={401: {"model": ErrorOut}})
@@ -147,6 +147,7 @@ def upvote(
         if vote is None
         else accounts.set_vote(user.id, paper_id, vote)
     )
+    state.changed()
     return vote_out(state.store.get_papers([paper_id])[0].key, counts)
 
 

@@ -7,6 +7,8 @@
 - ``auth.py``: sign up, sign in, sign out;  ``saved.py``: collections, a user's saved lists
 - ``api.py`` (+ ``schemas.py``): the JSON API under ``/api`` (Hugging Face Papers shapes)
 - ``security.py``: sessions, CSRF, bearer tokens;  ``state.py``: per-app state and rate limits
+- ``middleware.py``: security headers and the CSRF cookie (plain ASGI);  ``related.py``: related
+  papers from whichever index exists
 - ``templating.py``: the Jinja2 environment and ``render()``;  ``params.py``: date/week/month
 
 How to add a router (feeds.py and subscribe.py do this)
@@ -35,6 +37,11 @@ Security choices: passwords hashed with argon2; server-side sessions (token hash
 double-submit token on every POST form, and for the JSON API either the ``X-CSRF-Token`` header
 with the session cookie or ``Authorization: Bearer <token>`` (from ``paperscope user token``);
 rate limits with the ``limits`` library in process memory (per worker); CSP ``'self'``.
+
+Speed: daily/weekly/monthly pages and trending keep their list data a few seconds per worker
+(``WebState.cached``); a vote or submission through a worker calls ``WebState.changed()`` so its
+author sees it on the next load.  Per-user parts (signed-in user, their votes, CSRF token) are
+never cached.  ``bench/web.py`` measures the pages under load.
 """
 
 from __future__ import annotations
@@ -43,19 +50,18 @@ import importlib
 import importlib.util
 import logging
 import os
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..store import Store
 from . import api, auth, pages, saved
+from .middleware import SecurityHeadersMiddleware
 from .params import BadParameter
-from .security import set_csrf_cookie_if_new
 from .state import RateLimited, WebSettings, WebState
 from .templating import STATIC_DIR, render
 
@@ -63,16 +69,7 @@ log = logging.getLogger(__name__)
 
 OPTIONAL_ROUTERS = ("paperscope.web.feeds", "paperscope.web.subscribe")
 
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-)
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-}
+FAVICON = STATIC_DIR / "favicon.svg"
 
 
 def create_app(
@@ -107,13 +104,14 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     _install_handlers(app)
 
-    @app.middleware("http")
-    async def headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        set_csrf_cookie_if_new(request, response)
-        return response
+    # A plain ASGI middleware, not ``@app.middleware("http")``: that one wraps every response in a
+    # streaming body behind an extra task and queue, which cost ~10% of a daily page's CPU.
+    app.add_middleware(SecurityHeadersMiddleware)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        # Browsers ask for /favicon.ico on their own; pages also link the SVG in base.html.
+        return FileResponse(FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
 
     app.include_router(api.router)
     app.include_router(auth.router)

@@ -14,9 +14,10 @@ from ..errors import NetworkError, PaperscopeError, QueryError
 from ..store.lists import TRENDING_FORMULA
 from ..store.models import Paper
 from .params import BadParameter, Period, newest_period, parse_day, parse_period
+from .related import related_papers
 from .security import check_csrf, client_key, current_user, safe_next
 from .state import WebState, web_state
-from .templating import render
+from .templating import render, render_cards, with_csrf
 
 router = APIRouter(include_in_schema=False)
 
@@ -33,6 +34,7 @@ class DailyList:
     total: int
     prev: Period | None
     next: Period | None
+    key: tuple[object, ...] = ()  # what the list's data is cached under
 
 
 def daily_list(
@@ -54,12 +56,13 @@ def daily_list(
     if period is None:
         return DailyList(None, [], 0, None, None)
     start, end = period.start.isoformat(), period.end.isoformat()
-    papers = state.store.daily_papers(start, end, sort=sort, category=category, limit=limit, offset=offset)
-    # When the first page holds them all, its length is the total: no COUNT query needed.
-    complete = offset == 0 and len(papers) < limit
-    total = len(papers) if complete else state.store.count_daily(start, end, category)
+    key = ("daily", start, end, sort, category, limit, offset)
+    papers, total = state.cached(
+        key,
+        lambda: state.store.daily_page(start, end, sort=sort, category=category, limit=limit, offset=offset),
+    )
     prev, nxt = period.neighbours(days)
-    return DailyList(period, papers, total, prev, nxt)
+    return DailyList(period, papers, total, prev, nxt, key)
 
 
 def _voted(request: Request, papers: list[Paper]) -> set[int]:
@@ -85,18 +88,28 @@ def daily_page(
     listing = daily_list(
         state, date, week, month, sort=sort, limit=size, offset=p * size, category=category or None
     )
+    voted = _voted(request, listing.papers)
+    here = request.url.path + ("?" + request.url.query if request.url.query else "")
+    # The 50 cards are most of the page's rendering: kept with the list, for each set of this
+    # page's papers a visitor has upvoted (for most visitors: none).
+    cards = state.cached(
+        ("cards", *listing.key, frozenset(voted), here),
+        lambda: render_cards(listing.papers, voted, here),
+    )
     return render(
         request,
         "daily.html",
         {
             "listing": listing,
-            "voted": _voted(request, listing.papers),
+            "cards": with_csrf(cards, request),
+            "voted": voted,
             "sort": sort,
             "sorts": SORTS,
             "category": category or "",
             "page": p,
             "pages": max(1, -(-listing.total // size)),
             "empty_store": listing.period is None,
+            "digest_category": category or "",
         },
     )
 
@@ -114,8 +127,11 @@ def trending_page(
         raise BadParameter("days", f"{window} is outside 1 to 365")
     state = web_state(request)
     size = state.settings.page_size
-    ranked = state.store.trending(
-        window_days=window, category=category or None, limit=size + 1, offset=p * size
+    ranked = state.cached(
+        ("trending", window, category or None, size + 1, p * size),
+        lambda: state.store.trending(
+            window_days=window, category=category or None, limit=size + 1, offset=p * size
+        ),
     )
     papers = [paper for paper, _ in ranked[:size]]
     return render(
@@ -129,6 +145,7 @@ def trending_page(
             "days": window,
             "page": p,
             "formula": TRENDING_FORMULA,
+            "digest_category": category or "",
         },
     )
 
@@ -249,7 +266,7 @@ def submit(
         )
     except NetworkError as error:
         return render(request, "submit.html", {"value": text, "error": str(error)}, status_code=502)
-    state.forget_days()
+    state.changed()
     if not result.keys:
         reason = "; ".join(reason for _, reason in result.rejected) or "arXiv did not return it"
         return render(request, "submit.html", {"value": text, "error": reason}, status_code=404)
@@ -274,6 +291,7 @@ def upvote(
     if paper_id is None:
         raise HTTPException(404, f"No paper {key!r} here.")
     state.store.accounts.toggle_vote(user.id, paper_id)
+    state.changed()
     return RedirectResponse(target, status_code=303)
 
 
@@ -291,15 +309,8 @@ def paper_page(request: Request, key: str) -> Response:
         {
             "paper": paper,
             "voted": _voted(request, [paper]),
-            "related": related_papers(state, paper.key, 5),
+            "related": related_papers(state, paper, 5),
             "collections": state.store.accounts.collections(user.id) if user else [],
         },
     )
 
-
-def related_papers(state: WebState, key: str, limit: int) -> list[tuple[Paper, float]]:
-    """Related papers, or none when the search indexes are not built (the page still works)."""
-    try:
-        return state.searcher.related(key, limit)
-    except (PaperscopeError, ImportError):
-        return []

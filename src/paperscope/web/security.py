@@ -59,7 +59,11 @@ def csrf_nonce(request: Request) -> str:
 
 
 def csrf_token(request: Request) -> str:
-    return str(_serializer(request).dumps(csrf_nonce(request)))
+    """The signed token for this visitor's forms (made once per request: signing is not free)."""
+    token = getattr(request.state, "csrf_token", None)
+    if token is None:
+        token = request.state.csrf_token = str(_serializer(request).dumps(csrf_nonce(request)))
+    return str(token)
 
 
 def check_csrf(request: Request, token: str | None) -> None:

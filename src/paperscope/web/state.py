@@ -6,10 +6,12 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from cachetools import TTLCache
 from fastapi import Request
 from limits import parse
 from limits.storage import MemoryStorage
@@ -27,8 +29,15 @@ DEFAULT_RATE_LIMITS: dict[str, str] = {
     "signup": "5/minute",
     "submit": "10/minute",
     "upvote": "60/minute",
+    "subscribe": "5/minute",
 }
 DAYS_CACHE_SECONDS = 5.0
+# Lists (a day's page of papers, trending) are kept this long in each worker; a vote or a
+# submission through this worker empties the cache at once, so its author sees it on the next
+# load; another worker's votes and a command-line ingest show within this many seconds.
+LIST_CACHE_SECONDS = 5.0
+LIST_CACHE_SIZE = 512
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -89,6 +98,9 @@ class WebState:
         self._searcher: Searcher | None = None
         self._searcher_lock = threading.Lock()
         self._days: tuple[float, list[str]] | None = None
+        self._lists: TTLCache[Hashable, Any] = TTLCache(maxsize=LIST_CACHE_SIZE, ttl=LIST_CACHE_SECONDS)
+        self._lists_lock = threading.Lock()
+        self._generation = 0
 
     def rate_limit(self, name: str, key: str) -> None:
         limit = self._limits.get(name)
@@ -118,8 +130,27 @@ class WebState:
             self._days = cached
         return cached[1]
 
-    def forget_days(self) -> None:
-        self._days = None
+    def cached(self, key: Hashable, build: Callable[[], T]) -> T:
+        """``build()``'s value, kept :data:`LIST_CACHE_SECONDS` under ``key`` (read-only data only:
+        every request of this worker gets the same object)."""
+        with self._lists_lock:
+            found = self._lists.get(key)
+            generation = self._generation
+        if found is not None:
+            return cast(T, found)
+        value = build()
+        with self._lists_lock:
+            # Built from data read before a change that happened meanwhile: use it once, keep it not.
+            if generation == self._generation:
+                self._lists[key] = value
+        return value
+
+    def changed(self) -> None:
+        """Local data changed (a vote, a submitted paper): forget cached lists and days."""
+        with self._lists_lock:
+            self._generation += 1
+            self._lists.clear()
+            self._days = None
 
 
 def web_state(request: Request) -> WebState:

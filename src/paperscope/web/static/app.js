@@ -38,6 +38,8 @@ function enhanceUpvotes() {
         button.setAttribute("aria-pressed", data.voted ? "true" : "false");
         count.textContent = String(data.upvotes);
         count.title = data.upvotes + " (" + data.hfUpvotes + " Hugging Face + " + data.localUpvotes + " here)";
+        var local = form.parentElement && form.parentElement.querySelector(".breakdown .local");
+        if (local) local.textContent = String(data.localUpvotes);
       }).catch(function () { form.submit(); });
     });
   });

@@ -1,0 +1,59 @@
+"""The one middleware: security headers on every response, and the visitor's CSRF cookie.
+
+Written as a plain ASGI middleware that edits the ``http.response.start`` message in passing.
+Starlette's ``@app.middleware("http")`` (BaseHTTPMiddleware) would re-stream every response
+body through an extra task and memory stream: measured at ~10% of the CPU of a daily page.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .security import set_csrf_cookie_if_new
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+_ENCODED = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in SECURITY_HEADERS.items()]
+
+
+class SecurityHeadersMiddleware:
+    """Adds :data:`SECURITY_HEADERS` unless the response set them itself, and the ``ps_csrf``
+    cookie when this request made a new CSRF nonce (see :func:`.security.csrf_nonce`)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers: list[tuple[bytes, bytes]] = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(item for item in _ENCODED if item[0] not in present)
+                state = scope.get("state") or {}
+                if state.get("new_csrf_nonce"):
+                    headers.extend(_csrf_cookie(scope))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _csrf_cookie(scope: Scope) -> list[tuple[bytes, bytes]]:
+    """The Set-Cookie header, made by Starlette's own cookie code (quoting, flags) on a scratch response."""
+    scratch = Response()
+    set_csrf_cookie_if_new(Request(scope), scratch)
+    return [(name, value) for name, value in scratch.raw_headers if name == b"set-cookie"]
