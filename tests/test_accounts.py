@@ -114,6 +114,18 @@ def test_vote_toggles_and_counts_combine_sources(store: Store) -> None:
     assert store.accounts.set_vote(users[1].id, paper_id, False).local_upvotes == 1
 
 
+def test_votes_that_change_something_enter_the_change_record(store: Store) -> None:
+    """The search indexes follow the change record: a vote must appear there (for the upvote
+    filter and sort), and a vote that changes nothing must not."""
+    paper_id = _paper(store)
+    user = store.accounts.create_user("voter", "voter@example.org", "a long password")
+    seq = store.last_change_seq()
+    store.accounts.toggle_vote(user.id, paper_id)
+    store.accounts.set_vote(user.id, paper_id, True)  # already voted: no change
+    store.accounts.set_vote(user.id, paper_id, False)
+    assert [c.paper_id for c in store.changes_since(seq)] == [paper_id, paper_id]
+
+
 def test_vote_counts_take_the_largest_hf_observation_not_their_sum(store: Store) -> None:
     """Two sources that saw the same Hugging Face count must not double it (the store uses MAX)."""
     paper_id = _paper(store, upvotes=40)

@@ -16,8 +16,19 @@ MAX_REMOVED_FRACTION = 0.2
 _ADD_CHUNK = 100_000
 
 
-def _new_index(dim: int, connectivity: int, expansion_add: int) -> Any:
+def usearch_index_class() -> Any:
+    """usearch's ``Index``, imported only after onnxruntime: the other order segfaults
+    (usearch 2.26 + onnxruntime 1.32: ``python -c "import usearch.index; import onnxruntime"``
+    exits 139), and a search process that opens an HNSW file before embedding its first
+    query would load them in that order."""
+    import onnxruntime  # noqa: F401
     from usearch.index import Index
+
+    return Index
+
+
+def _new_index(dim: int, connectivity: int, expansion_add: int) -> Any:
+    Index = usearch_index_class()
 
     # Inner product on unit vectors is cosine; float32 keeps scores equal to exact search's.
     return Index(ndim=dim, metric="ip", dtype="f32", connectivity=connectivity, expansion_add=expansion_add)
@@ -26,7 +37,7 @@ def _new_index(dim: int, connectivity: int, expansion_add: int) -> Any:
 def refresh_ann(folder: Path, snap: vf.Snapshot, old: dict[str, Any] | None,
                 connectivity: int, expansion_add: int) -> dict[str, Any]:
     """Write an HNSW file holding exactly the snapshot's live vectors; returns its manifest entry."""
-    from usearch.index import Index
+    Index = usearch_index_class()
 
     index = None
     removed = 0

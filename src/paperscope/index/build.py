@@ -152,8 +152,6 @@ def update_indexes(
     index_dir.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {"keyword": update_keyword(store, index_dir, rebuild=rebuild, progress=progress)}
     if semantic:
-        import onnxruntime  # noqa: F401 - must load before usearch, see search/api.py
-
         from .vectors import SemanticIndex
 
         if rebuild:

@@ -117,9 +117,10 @@ class SemanticIndex:
         ann = manifest.get("ann")
         if not ann or ann["gen"] != manifest["gen"]:
             return None  # missing or stale: exact search stays correct meanwhile
-        from usearch.index import Index
+        from .ann import usearch_index_class
 
-        index = Index.restore(str(self.folder / ann["file"]), view=True, expansion_search=ANN_EXPANSION_SEARCH)
+        path = str(self.folder / ann["file"])
+        index = usearch_index_class().restore(path, view=True, expansion_search=ANN_EXPANSION_SEARCH)
         if index is None:
             raise FileNotFoundError(ann["file"])
         return index

@@ -163,11 +163,6 @@ class Searcher:
         with self._lock:
             if self._semantic is None and self._semantic_error is None:
                 try:
-                    # onnxruntime must be loaded before usearch: the other order segfaults
-                    # (usearch 2.26 + onnxruntime 1.32, seen once an index is large enough
-                    # for the HNSW file to be opened before the first query is embedded).
-                    import onnxruntime  # noqa: F401
-
                     from ..index.vectors import SemanticIndex
 
                     self._semantic = SemanticIndex.open(self.index_dir)

@@ -107,8 +107,7 @@ class Accounts:
         email = email.strip().lower()
         if not USERNAME_RE.match(username):
             raise AccountError(
-                "username must be 3-32 characters: letters, digits, '_', '-' or '.', starting with a letter "
-                "or digit",
+                "username must be 3-32 characters: letters, digits, '_', '-' or '.', starting with a letter or digit",
                 "username",
             )
         if "@" not in email or len(email) > 254 or email.startswith("@") or email.endswith("@"):
@@ -120,9 +119,7 @@ class Accounts:
         try:
             with self.store.transaction() as conn:
                 taken = conn.execute(
-                    sa.text(
-                        "SELECT username, email FROM users WHERE lower(username) = lower(:u) OR email = :e"
-                    ),
+                    sa.text("SELECT username, email FROM users WHERE lower(username) = lower(:u) OR email = :e"),
                     {"u": username, "e": email},
                 ).first()
                 if taken is not None:
@@ -149,9 +146,7 @@ class Accounts:
     def get_user_by_name(self, username: str) -> User | None:
         with self.store.connect() as conn:
             row = conn.execute(
-                sa.text(
-                    "SELECT id, username, email, created_at FROM users WHERE lower(username) = lower(:u)"
-                ),
+                sa.text("SELECT id, username, email, created_at FROM users WHERE lower(username) = lower(:u)"),
                 {"u": username.strip()},
             ).first()
         return _user(row) if row else None
@@ -188,10 +183,7 @@ class Accounts:
         now = datetime.now(UTC)
         with self.store.transaction() as conn:
             conn.execute(
-                sa.text(
-                    "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) "
-                    "VALUES (:h, :u, :c, :e)"
-                ),
+                sa.text("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (:h, :u, :c, :e)"),
                 {
                     "h": hash_token(token),
                     "u": user_id,
@@ -229,43 +221,36 @@ class Accounts:
 
     # -- votes ----------------------------------------------------------------------------
     def toggle_vote(self, user_id: int, paper_id: int) -> VoteCounts:
-        """Add this user's vote, or take it back when it is there; returns the counts after.
-
-        The (user, paper) primary key is what makes counts exact under concurrent requests:
-        ``ON CONFLICT DO NOTHING`` tells us whether the row was new, and the delete only runs
-        when it was not.
-        """
-        with self.store.transaction() as conn:
-            inserted = conn.execute(
-                sa.text(
-                    "INSERT INTO votes (user_id, paper_id, created_at) VALUES (:u, :p, :t) "
-                    "ON CONFLICT (user_id, paper_id) DO NOTHING"
-                ),
-                {"u": user_id, "p": paper_id, "t": utc_now()},
-            ).rowcount
-            if not inserted:
-                conn.execute(
-                    sa.text("DELETE FROM votes WHERE user_id = :u AND paper_id = :p"),
-                    {"u": user_id, "p": paper_id},
-                )
-            return self._counts(conn, user_id, paper_id, voted=bool(inserted))
+        """Add this user's vote, or take it back when it is there; returns the counts after."""
+        return self._vote(user_id, paper_id, None)
 
     def set_vote(self, user_id: int, paper_id: int, voted: bool) -> VoteCounts:
         """Make the vote be ``voted`` whatever it was (idempotent, for clients that retry)."""
+        return self._vote(user_id, paper_id, voted)
+
+    def _vote(self, user_id: int, paper_id: int, wanted: bool | None) -> VoteCounts:
+        """The (user, paper) primary key is what makes counts exact under concurrent requests:
+        ``ON CONFLICT DO NOTHING`` tells us whether the row was new, and a toggle deletes only
+        when it was not.  A vote that changed anything enters the change record, so the search
+        indexes (upvote filter and sort) pick it up on their next incremental update."""
+        params = {"u": user_id, "p": paper_id, "t": utc_now()}
         with self.store.transaction() as conn:
-            if voted:
-                conn.execute(
+            changed = 0
+            if wanted is None or wanted:
+                changed = conn.execute(
                     sa.text(
                         "INSERT INTO votes (user_id, paper_id, created_at) VALUES (:u, :p, :t) "
                         "ON CONFLICT (user_id, paper_id) DO NOTHING"
                     ),
-                    {"u": user_id, "p": paper_id, "t": utc_now()},
-                )
-            else:
-                conn.execute(
-                    sa.text("DELETE FROM votes WHERE user_id = :u AND paper_id = :p"),
-                    {"u": user_id, "p": paper_id},
-                )
+                    params,
+                ).rowcount
+            voted = bool(changed) if wanted is None else wanted
+            if not voted:
+                changed = conn.execute(
+                    sa.text("DELETE FROM votes WHERE user_id = :u AND paper_id = :p"), params
+                ).rowcount
+            if changed:
+                conn.execute(sa.text("INSERT INTO paper_changes (paper_id, changed_at) VALUES (:p, :t)"), params)
             return self._counts(conn, user_id, paper_id, voted=voted)
 
     @staticmethod
@@ -298,9 +283,7 @@ class Accounts:
         try:
             with self.store.transaction() as conn:
                 new_id = conn.execute(
-                    sa.text(
-                        "INSERT INTO collections (user_id, name, created_at) VALUES (:u, :n, :t) RETURNING id"
-                    ),
+                    sa.text("INSERT INTO collections (user_id, name, created_at) VALUES (:u, :n, :t) RETURNING id"),
                     {"u": user_id, "n": name, "t": now},
                 ).scalar_one()
         except IntegrityError as error:
@@ -337,8 +320,7 @@ class Accounts:
         with self.store.connect() as conn:
             rows = conn.execute(
                 sa.text(
-                    "SELECT paper_id FROM collection_items WHERE collection_id = :c "
-                    "ORDER BY added_at DESC, paper_id"
+                    "SELECT paper_id FROM collection_items WHERE collection_id = :c ORDER BY added_at DESC, paper_id"
                 ),
                 {"c": collection_id},
             )
