@@ -140,6 +140,42 @@ def build_home(papers: int, *, semantic: bool = False, progress: bool = True) ->
     return home
 
 
+def postgres_home(home: Path, database_url: str, *, progress: bool = True) -> tuple[Path, dict[str, Any]]:
+    """A sibling home for serving ``home``'s papers from PostgreSQL at ``database_url``.
+
+    The database gets the papers with ``paperscope migrate-store`` (the way an operator moves a
+    home; skipped when it already holds them all); the new home gets a copy of the keyword
+    index, so an app process over PostgreSQL starts with the same index and never writes into
+    the cached SQLite home.  Returns the home and what the copy took.
+    """
+    import subprocess
+
+    from paperscope.store import Store
+
+    papers = orjson.loads((home / "complete.json").read_bytes())["papers"]
+    target = home.with_name(f"{home.name}-pg")
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(home / "index", target / "index")
+    with Store.open(str(target), database_url) as store:
+        present = store.count_papers()
+    stats: dict[str, Any] = {"papers_before": present}
+    if present != papers:
+        if present:
+            raise SystemExit(f"{database_url} holds {present} papers, not {papers}: give an empty database")
+        exe = str(Path(sys.executable).with_name("paperscope"))
+        command = [exe, "--home", str(target), "migrate-store"]
+        command += ["--from", f"sqlite:///{home / 'paperscope.db'}", "--to", database_url, "--json"]
+        if not (progress and sys.stderr.isatty()):
+            command.insert(1, "--quiet")
+        started = time.perf_counter()
+        done = subprocess.run(command, stdout=subprocess.PIPE, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"migrate-store failed ({done.returncode}): {done.stdout.decode()[-2000:]}")
+        stats["migrate_s"] = round(time.perf_counter() - started, 1)
+    return target, stats
+
+
 def _counted(items: Iterator[PaperRecord], total: int, progress: bool) -> Iterator[PaperRecord]:
     from tqdm import tqdm
 

@@ -14,7 +14,13 @@ drives it from a SECOND process (an asyncio + httpx load generator: this file ru
 Also shown: a static file (``/static/app.css``) as the floor of what the stack (uvicorn,
 Starlette, middleware) costs per request, and the server's CPU use per request (psutil).
 
+Server mode: ``--database pg`` (a throwaway PostgreSQL cluster, the test suite's from
+tests/pg.py) or ``--database postgresql://...`` (an empty database) serves the same papers from
+PostgreSQL too (copied in with ``paperscope migrate-store``), and ``--workers 1,2,4`` repeats
+everything for each worker count: SQLite and PostgreSQL side by side in the same run.
+
     python bench/web.py [--papers 100000] [--duration 15] [--concurrency 8] [--json]
+    python bench/web.py --database pg --workers 1,2,4 [--papers 20000]
 
 Target on a 2-core machine: the daily page at 200 requests/s with p99 under 100 ms.
 """
@@ -155,10 +161,14 @@ def url_sets(home: Path) -> dict[str, list[str]]:
     }
 
 
-def start_server(home: Path, port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
+def start_server(
+    home: Path, port: int, workers: int, log: Path, database: str | None = None
+) -> subprocess.Popen[bytes]:
     import httpx
 
-    command = [PAPERSCOPE, "--home", str(home), "--quiet", "serve", "--host", "127.0.0.1"]
+    command = [PAPERSCOPE, "--home", str(home), "--quiet"]
+    command += ["--database", database] if database else []
+    command += ["serve", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--workers", str(workers)]
     env = {k: v for k, v in os.environ.items() if k != "PAPERSCOPE_DATABASE_URL"}
     with open(log, "wb") as handle:
@@ -177,7 +187,11 @@ def start_server(home: Path, port: int, workers: int, log: Path) -> subprocess.P
 
 
 def server_cpu(pid: int) -> float:
-    """CPU seconds used so far by the server and its worker processes."""
+    """CPU seconds used so far by the server and its worker processes.
+
+    Exited children count too (their parent's children_* times, once reaped): PostgreSQL's
+    backends come and go with connections, and without them the sum could go down.
+    """
     import psutil
 
     root = psutil.Process(pid)
@@ -185,14 +199,19 @@ def server_cpu(pid: int) -> float:
     for proc in [root, *root.children(recursive=True)]:
         try:
             times = proc.cpu_times()
-            total += times.user + times.system
+            total += times.user + times.system + times.children_user + times.children_system
         except psutil.NoSuchProcess:
             pass
     return total
 
 
 def run_load(
-    base: str, urls: list[str], args: argparse.Namespace, pid: int, rate: float = 0.0
+    base: str,
+    urls: list[str],
+    args: argparse.Namespace,
+    pid: int,
+    rate: float = 0.0,
+    db_pid: int | None = None,
 ) -> dict[str, Any]:
     import numpy as np
 
@@ -205,6 +224,7 @@ def run_load(
         "rate": rate,
     }
     cpu_before = server_cpu(pid)
+    db_before = server_cpu(db_pid) if db_pid else 0.0
     done = subprocess.run(
         [sys.executable, __file__, "--drive"],
         input=orjson.dumps(spec),
@@ -216,6 +236,7 @@ def run_load(
         raise SystemExit(f"load generator failed: {done.stderr.decode()[-2000:]}")
     result = orjson.loads(done.stdout)
     cpu = server_cpu(pid) - cpu_before
+    db_cpu = server_cpu(db_pid) - db_before if db_pid else 0.0
     lat = np.array(result["latencies"]) * 1000
     count = len(lat)
     ok = result["statuses"].get("200", 0)
@@ -232,6 +253,8 @@ def run_load(
         "max_ms": round(float(lat.max()), 1) if count else None,
         # The CPU figure spans the warm-up too, so it is divided by the warm-up's requests as well.
         "server_cpu_ms_per_request": round(cpu * 1000 / max(count + result["warmup_requests"], 1), 2),
+        # PostgreSQL's own processes (the throwaway cluster only): on the same cores as the app.
+        "db_cpu_ms_per_request": round(db_cpu * 1000 / max(count + result["warmup_requests"], 1), 2),
     }
 
 
@@ -247,7 +270,13 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of unmeasured load first")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--target-rate", type=float, default=200.0, help="open-loop rate for the daily page")
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--workers", default="1", help="uvicorn worker processes; a comma-separated list runs each"
+    )
+    parser.add_argument(
+        "--database",
+        help="also serve from PostgreSQL: 'pg' (a throwaway cluster) or an empty postgresql:// database",
+    )
     parser.add_argument("--pages", default=",".join(PAGES), help=f"comma-separated, of {','.join(PAGES)}")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -255,65 +284,164 @@ def main() -> None:
     unknown = set(pages) - set(PAGES)
     if unknown:
         parser.error(f"unknown pages {sorted(unknown)}: choose from {', '.join(PAGES)}")
+    try:
+        worker_counts = [int(w) for w in args.workers.split(",") if w.strip()]
+    except ValueError:
+        parser.error(f"--workers {args.workers!r}: give a number or a comma-separated list, e.g. 1,2,4")
+    if not worker_counts or min(worker_counts) < 1:
+        parser.error("--workers: every count must be 1 or more")
+    if args.database and args.database != "pg" and not args.database.startswith("postgresql"):
+        parser.error(f"--database {args.database!r}: give 'pg' or a postgresql://... URL")
 
     from make_home import build_home
+    from paperscope.store.transfer import safe_url
 
     home = build_home(args.papers)
     sets = url_sets(home)
+    backends: list[tuple[str, Path, str | None]] = [("sqlite", home, None)]
+    cluster = None
+    setup: dict[str, Any] = {}
+    try:
+        if args.database:
+            from make_home import postgres_home
+
+            url = args.database
+            if url == "pg":
+                cluster = start_cluster()
+                url = cluster.create_database()
+            print(f"… loading {args.papers} papers into PostgreSQL (migrate-store)", file=sys.stderr)
+            pg_home, setup = postgres_home(home, url)
+            backends.append(("postgresql", pg_home, url))
+        runs: list[dict[str, Any]] = [
+            {"backend": name, "workers": workers,
+             "results": measure(served_home, database, workers, pages, sets, args,
+                                db_pid=postmaster_pid(cluster) if database else None)}
+            for workers in worker_counts
+            for name, served_home, database in backends
+        ]  # fmt: skip
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    report = {
+        "papers": args.papers,
+        "home": str(home),
+        "concurrency": args.concurrency,
+        "duration_s": args.duration,
+        "workers": worker_counts,
+        "cpus": os.cpu_count(),
+        "postgresql": {"database": "throwaway cluster" if cluster else safe_url(args.database), **setup}
+        if args.database
+        else None,
+        "target": {"page": "daily", "rate": args.target_rate, "p99_ms": TARGET_P99_MS},
+        "runs": runs,
+        # The single-run layout of earlier reports: the first run's pages.
+        "results": runs[0]["results"],
+    }
+    for run in runs:
+        run["target_met"] = target_met(run["results"], args.target_rate)
+    if args.json:
+        print(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
+        return
+    print_report(report, args)
+
+
+def start_cluster() -> Any:
+    """The test suite's throwaway PostgreSQL cluster (tests/pg.py), started."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from pg import Cluster, find_bindir
+
+    cluster = Cluster(find_bindir())
+    cluster.start()
+    return cluster
+
+
+def postmaster_pid(cluster: Any) -> int | None:
+    """The throwaway cluster's server process (its backends are its children); None for a URL."""
+    if cluster is None:
+        return None
+    return int((cluster.data / "postmaster.pid").read_text().split()[0])
+
+
+def measure(
+    home: Path,
+    database: str | None,
+    workers: int,
+    pages: list[str],
+    sets: dict[str, list[str]],
+    args: argparse.Namespace,
+    db_pid: int | None = None,
+) -> dict[str, Any]:
+    """Every page's load against one server (a backend, a worker count)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = home.parent / f"web-server-{port}.log"
-    server = start_server(home, port, args.workers, log)
+    server = start_server(home, port, workers, log, database)
+    backend = "postgresql" if database else "sqlite"
     results: dict[str, Any] = {}
     try:
         for page in pages:
-            print(f"… {page}: {args.concurrency} clients for {args.duration:g} s", file=sys.stderr)
-            results[page] = run_load(base, sets[page], args, server.pid)
+            print(f"… {backend}, {workers} worker(s), {page}: {args.concurrency} clients for "
+                  f"{args.duration:g} s", file=sys.stderr)  # fmt: skip
+            results[page] = run_load(base, sets[page], args, server.pid, db_pid=db_pid)
         if "daily" in pages and args.target_rate > 0:
             print(f"… daily at {args.target_rate:g} requests/s (open loop)", file=sys.stderr)
-            results["daily@rate"] = run_load(base, sets["daily"], args, server.pid, rate=args.target_rate)
+            results["daily@rate"] = run_load(
+                base, sets["daily"], args, server.pid, rate=args.target_rate, db_pid=db_pid
+            )
     finally:
         server.terminate()
         try:
             server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             server.kill()
-    report = {
-        "papers": args.papers,
-        "home": str(home),
-        "concurrency": args.concurrency,
-        "duration_s": args.duration,
-        "workers": args.workers,
-        "cpus": os.cpu_count(),
-        "target": {"page": "daily", "rate": args.target_rate, "p99_ms": TARGET_P99_MS},
-        "results": results,
-    }
-    if "daily@rate" in results:
-        at_rate = results["daily@rate"]
-        report["target"]["met"] = bool(
-            at_rate["errors"] == 0
-            and at_rate["p99_ms"] is not None
-            and at_rate["p99_ms"] < TARGET_P99_MS
-            and at_rate["rps"] >= 0.95 * args.target_rate
-        )
-    if args.json:
-        print(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
-        return
+    return results
+
+
+def target_met(results: dict[str, Any], rate: float) -> bool | None:
+    at_rate = results.get("daily@rate")
+    if at_rate is None:
+        return None
+    return bool(
+        at_rate["errors"] == 0
+        and at_rate["p99_ms"] is not None
+        and at_rate["p99_ms"] < TARGET_P99_MS
+        and at_rate["rps"] >= 0.95 * rate
+    )
+
+
+def print_report(report: dict[str, Any], args: argparse.Namespace) -> None:
     print(f"\n{args.papers} papers, {args.concurrency} concurrent clients, {args.duration:g} s per page, "
-          f"{args.workers} worker(s), {os.cpu_count()} CPUs")
+          f"{os.cpu_count()} CPUs")  # fmt: skip
+    if report["postgresql"]:
+        print(f"postgresql: {report['postgresql']}")
     columns = ("req/s", "p50 ms", "p95 ms", "p99 ms", "max ms")
-    header = f"{'page':<12}" + "".join(f"{c:>9}" for c in columns) + f"{'errors':>8}{'cpu ms/req':>12}"
-    print(header)
-    print("-" * len(header))
-    for name, r in results.items():
-        print(f"{name:<12}{r['rps']:>9}{r['p50_ms']!s:>9}{r['p95_ms']!s:>9}{r['p99_ms']!s:>9}{r['max_ms']!s:>9}"
-              f"{r['errors']:>8}{r['server_cpu_ms_per_request']:>12}")
-    if "met" in report["target"]:
-        verdict = "met" if report["target"]["met"] else "NOT met"
-        print(f"\ntarget (daily page at {args.target_rate:g} req/s, p99 < {TARGET_P99_MS:g} ms): {verdict}")
-    for name, r in results.items():
-        if r["error_samples"] or r["errors"]:
-            print(f"{name}: statuses {r['statuses']} {r['error_samples']}")
+    for run in report["runs"]:
+        print(f"\n{run['backend']}, {run['workers']} worker(s)")
+        header = f"{'page':<12}" + "".join(f"{c:>9}" for c in columns) + f"{'errors':>8}{'cpu ms/req':>12}"
+        header += f"{'db cpu ms/req':>15}" if run["backend"] == "postgresql" else ""
+        print(header)
+        print("-" * len(header))
+        for name, r in run["results"].items():
+            print(f"{name:<12}{r['rps']:>9}{r['p50_ms']!s:>9}{r['p95_ms']!s:>9}{r['p99_ms']!s:>9}"
+                  f"{r['max_ms']!s:>9}{r['errors']:>8}{r['server_cpu_ms_per_request']:>12}"
+                  + (f"{r['db_cpu_ms_per_request']:>15}" if run["backend"] == "postgresql" else "")
+                  )  # fmt: skip
+        if run["target_met"] is not None:
+            verdict = "met" if run["target_met"] else "NOT met"
+            print(f"target (daily page at {args.target_rate:g} req/s, p99 < {TARGET_P99_MS:g} ms): {verdict}")
+        for name, r in run["results"].items():
+            if r["error_samples"] or r["errors"]:
+                print(f"{name}: statuses {r['statuses']} {r['error_samples']}")
+    if len(report["runs"]) > 1:
+        # Side by side: one column per (backend, workers), "req/s / p99 ms" in each.
+        short = {"postgresql": "pg", "sqlite": "sqlite"}
+        labels = [f"{short[r['backend']]} x{r['workers']}" for r in report["runs"]]
+        print("\nreq/s / p99 ms, side by side")
+        print(f"{'page':<12}" + "".join(f"{label:>18}" for label in labels))
+        for name in report["runs"][0]["results"]:
+            cells = [f"{r['results'][name]['rps']:g} / {r['results'][name]['p99_ms']}"
+                     for r in report["runs"]]  # fmt: skip
+            print(f"{name:<12}" + "".join(f"{cell:>18}" for cell in cells))
 
 
 if __name__ == "__main__":

@@ -104,13 +104,13 @@ def _content_hash(row: dict[str, Any]) -> str:
     return hashlib.blake2b(payload, digest_size=16).hexdigest()
 
 
+def _version_number(version: dict[str, Any]) -> int:
+    digits = str(version.get("version", "")).lstrip("vV")
+    return int(digits) if digits.isdigit() else 0
+
+
 def _rank(priority: int, versions: list[dict[str, Any]]) -> tuple[int, int]:
-    latest = 0
-    for version in versions:
-        digits = str(version.get("version", "")).lstrip("vV")
-        if digits.isdigit():
-            latest = max(latest, int(digits))
-    return priority, latest
+    return priority, max(map(_version_number, versions), default=0)
 
 
 def _new_row(record: PaperRecord, title_norm: str) -> dict[str, Any]:
@@ -170,7 +170,7 @@ def _merge(row: dict[str, Any], record: PaperRecord, is_new: bool) -> None:
             by_label[version["version"]] = version
         elif not known.get("date") and version["date"]:
             known["date"] = version["date"]
-    row["versions"] = sorted(by_label.values(), key=lambda v: _rank(0, [v])[1])
+    row["versions"] = sorted(by_label.values(), key=_version_number)
     dated = [v["date"] for v in row["versions"] if v.get("date")]
     if dated:
         row["published"] = min(dated)[:10]

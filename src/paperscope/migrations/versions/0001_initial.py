@@ -40,8 +40,10 @@ def upgrade() -> None:
         sa.Column("abstract", sa.Text, nullable=False, server_default=""),
         sa.Column("authors", sa.Text, nullable=False, server_default="[]"),
         sa.Column("categories", sa.Text, nullable=False, server_default="[]"),
-        sa.Column("primary_category", sa.Text, index=True),
-        sa.Column("published", sa.Text, index=True),
+        # No indexes on category or date: filtering and sorting by them is the search
+        # indexes' job, and every index here is paid for on each of millions of inserts.
+        sa.Column("primary_category", sa.Text),
+        sa.Column("published", sa.Text),
         sa.Column("updated", sa.Text),
         sa.Column("versions", sa.Text, nullable=False, server_default="[]"),
         sa.Column("doi", sa.Text),
@@ -73,10 +75,11 @@ def upgrade() -> None:
     )
     # The change record: every insert or update of a paper appends a row.  Indexers and
     # other processes follow it by sequence number to update incrementally.
+    # Read by sequence number only, so paper_id has no index of its own.
     op.create_table(
         "paper_changes",
         sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
-        _paper_fk(index=True),
+        _paper_fk(),
         sa.Column("changed_at", sa.Text, nullable=False),
     )
     # A paper's appearance in a daily list (Hugging Face's or a local submission).
