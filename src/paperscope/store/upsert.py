@@ -40,6 +40,7 @@ _COLUMNS = (
     "arxiv_id",
     "title",
     "title_norm",
+    "title_key",
     "abstract",
     "authors",
     "categories",
@@ -71,6 +72,11 @@ def _executemany(conn: Connection, sql: str, rows: list[dict[str, Any]]) -> None
 
 def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def title_key(title_norm: str) -> int:
+    """The indexed stand-in for a normalised title (collisions are resolved by comparing titles)."""
+    return int.from_bytes(hashlib.blake2b(title_norm.encode(), digest_size=8).digest(), "big", signed=True)
 
 
 def local_key(title_norm: str) -> str:
@@ -120,6 +126,7 @@ def _new_row(record: PaperRecord, title_norm: str) -> dict[str, Any]:
         "arxiv_id": record.arxiv_id,
         "title": "",
         "title_norm": title_norm,
+        "title_key": title_key(title_norm),
         "abstract": "",
         "authors": [],
         "categories": [],
@@ -161,6 +168,7 @@ def _merge(row: dict[str, Any], record: PaperRecord, is_new: bool) -> None:
         row["meta_source"] = record.source
     if row["title"] != old_title and not is_new:
         row["title_norm"] = normalize_title(row["title"])
+        row["title_key"] = title_key(row["title_norm"])
 
     # Version history is a union: an older snapshot never erases a newer version.
     by_label = {v["version"]: dict(v) for v in row["versions"]}
@@ -195,10 +203,14 @@ class BatchWriter:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def _fetch(self, column: str, values: set[str], where: str = "") -> list[dict[str, Any]]:
+    def _fetch_titles(self, norms: set[str], where: str = "") -> list[dict[str, Any]]:
+        keys = {title_key(norm) for norm in norms}
+        return [row for row in self._fetch("title_key", keys, where) if row["title_norm"] in norms]
+
+    def _fetch(self, column: str, values: set[Any], where: str = "") -> list[dict[str, Any]]:
         if not values:
             return []
-        query = sa.text(f"SELECT * FROM papers WHERE {column} IN :values {where}").bindparams(
+        query = sa.text(f"SELECT * FROM papers WHERE {column} IN :values {where} ORDER BY id").bindparams(
             sa.bindparam("values", expanding=True)
         )
         return [_decode(row) for row in self.connection.execute(query, {"values": list(values)})]
@@ -242,7 +254,8 @@ class BatchWriter:
                 by_arxiv[state.row["arxiv_id"]] = state
             by_norm.setdefault(state.row["title_norm"], state)
 
-        for row in self._fetch("arxiv_id", arxiv_ids):
+        # A paper with an arXiv id has it as its key, so the key's unique index finds it.
+        for row in self._fetch("paper_key", arxiv_ids, "AND arxiv_id IS NOT NULL"):
             remember(_State(row=row, id=row.pop("id"), original_hash=row["content_hash"]))
         # Title lookups are only needed where the arXiv id did not find the paper.
         # An arXiv record only ever merges into a paper without an arXiv id (distinct arXiv
@@ -252,8 +265,8 @@ class BatchWriter:
         any_norms = {n for r, n in zip(records, norms, strict=True) if not r.arxiv_id and not r.local_id}
         explicit_keys = {r.local_id for r in records if r.local_id and not r.arxiv_id}
         found = self._fetch("paper_key", explicit_keys)
-        found += self._fetch("title_norm", unlinked_norms - any_norms, "AND arxiv_id IS NULL")
-        found += self._fetch("title_norm", any_norms)
+        found += self._fetch_titles(unlinked_norms - any_norms, "AND arxiv_id IS NULL")
+        found += self._fetch_titles(any_norms)
         for row in found:
             if row["arxiv_id"] in by_arxiv or row["paper_key"] in by_key:
                 continue

@@ -34,9 +34,13 @@ def upgrade() -> None:
         _id(),
         # Public id: the arXiv id without version, or a stable local id "ps-<hash>".
         sa.Column("paper_key", sa.Text, nullable=False, unique=True),
-        sa.Column("arxiv_id", sa.Text, unique=True),
+        # Set, it equals paper_key, whose unique index also serves lookups by arXiv id.
+        sa.Column("arxiv_id", sa.Text),
         sa.Column("title", sa.Text, nullable=False),
-        sa.Column("title_norm", sa.Text, nullable=False, index=True),
+        sa.Column("title_norm", sa.Text, nullable=False),
+        # 64-bit hash of title_norm: the merge lookup by title goes through this small
+        # integer index instead of an index over long strings.
+        sa.Column("title_key", sa.BigInteger, nullable=False, index=True),
         sa.Column("abstract", sa.Text, nullable=False, server_default=""),
         sa.Column("authors", sa.Text, nullable=False, server_default="[]"),
         sa.Column("categories", sa.Text, nullable=False, server_default="[]"),
