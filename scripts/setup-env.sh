@@ -7,8 +7,11 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 extras="st"
 if [ "${1:-}" = "dev" ]; then extras="st,dev,postgres"; fi
-stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)-${extras//,/_}"
+hash=$(sha256sum pyproject.toml | cut -c1-16)
+stamp=".venv/.installed-$hash-${extras//,/_}"
 if [ -f "$stamp" ]; then exit 0; fi
+# A dev install already holds everything the service needs.
+if [ "$extras" = "st" ] && [ -f ".venv/.installed-$hash-st_dev_postgres" ]; then exit 0; fi
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
