@@ -254,6 +254,7 @@ def submit(
         message = "Give an arXiv id such as 2602.23152 or an arxiv.org / huggingface.co paper URL."
         return render(request, "submit.html", {"value": text, "error": message}, status_code=400)
     from ..harvest.arxiv_api import add_papers
+    from ..harvest.client import Pacing
 
     today = datetime.now(UTC).date().isoformat()
     try:
@@ -263,6 +264,8 @@ def submit(
             api_url=state.settings.arxiv_api_url,
             submitted_by=user.username,
             list_date=today,
+            # Someone is waiting on this page: one quick retry, not the harvester's patience.
+            pacing=Pacing(delay=0.0, max_wait=5.0, retries=1, backoff=1.0, timeout=15.0),
         )
     except NetworkError as error:
         return render(request, "submit.html", {"value": text, "error": str(error)}, status_code=502)
