@@ -1,9 +1,13 @@
-"""The store's merge policy, idempotency, aliases, change record and job state, on real SQLite files."""
+"""The store's merge policy, idempotency, aliases, change record and job state, on a real SQLite file
+and a real PostgreSQL database."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from paperscope.records import PaperRecord, Version
 from paperscope.store import Store
@@ -26,7 +30,16 @@ def snapshot_record(**overrides: object) -> PaperRecord:
     return PaperRecord(**fields)  # type: ignore[arg-type]
 
 
-def test_database_is_a_wal_sqlite_file_with_the_schema(store: Store, home: Path) -> None:
+@pytest.fixture()
+def store(home: Path, database_url: str) -> Iterator[Store]:
+    """Every behaviour test here runs on both backends (``database_url`` is parametrised in
+    ``tests/pg.py``); the two SQLite-file tests open their own store."""
+    with Store.open(str(home), database_url) as opened:
+        yield opened
+
+
+def test_database_is_a_wal_sqlite_file_with_the_schema(home: Path) -> None:
+    Store.open(str(home)).close()
     db = home / "paperscope.db"
     assert db.exists()
     with sqlite3.connect(db) as conn:

@@ -1,4 +1,5 @@
-"""The store's behaviour on both backends: a SQLite file and a throwaway PostgreSQL cluster.
+"""The store on both backends beyond tests/test_store.py (which also runs on both): facts,
+rollback, real-data lists, and identical answers from SQLite and PostgreSQL.
 
 Every test here runs twice (``database_url`` is parametrised in ``tests/pg.py``), and the last
 ones ingest the same real data into both backends and require identical answers.
@@ -62,46 +63,9 @@ def test_migrations_build_the_schema_on_an_empty_postgresql_database(home: Path,
                 ).all()
             )
         # Integer primary keys became sequences, so inserts without an id work on PostgreSQL.
-        assert {"papers.id", "paper_changes.seq", "users.id", "subscriptions.id", "digest_sends.id"} <= set(
-            defaults
-        )
+        assert {"papers.id", "paper_changes.seq", "users.id", "subscriptions.id", "digest_sends.id"} <= set(defaults)
     with Store.open(str(home), pg_empty_url) as again:  # reopening migrates nothing twice
         assert again.count_papers() == 0
-
-
-def test_same_record_twice_is_added_then_unchanged(backend_store: Store) -> None:
-    first = backend_store.write_records([snapshot_record()])
-    second = backend_store.write_records([snapshot_record()])
-    assert (first.added, first.updated, first.unchanged) == (1, 0, 0)
-    assert (second.added, second.updated, second.unchanged) == (0, 0, 1)
-    assert backend_store.count_papers() == 1 and backend_store.last_change_seq() == 1
-
-
-def test_paper_fields_round_trip(backend_store: Store) -> None:
-    backend_store.write_records([snapshot_record()])
-    paper = backend_store.get_paper("arXiv:0704.0001v2")
-    assert paper is not None
-    assert paper.authors == ["C. Balázs", "E. L. Berger", "P. M. Nadolsky", "C.-P. Yuan"]
-    assert paper.published == "2007-04-02" and paper.updated == "2007-07-24"
-    assert [v["version"] for v in paper.versions] == ["v1", "v2"]
-    assert paper.doi == "10.1103/PhysRevD.76.013009"
-    assert backend_store.get_paper("https://arxiv.org/abs/0704.0001") is not None
-    assert backend_store.get_paper("0704.9999") is None
-
-
-def test_newer_version_updates_and_keeps_history(backend_store: Store) -> None:
-    backend_store.write_records([snapshot_record()])
-    newer = snapshot_record(
-        source="arxiv-api",
-        title="Prompt diphoton production",
-        versions=[Version("v3", "2008-01-10T00:00:00Z")],
-    )
-    assert backend_store.write_records([newer]).updated == 1
-    paper = backend_store.get_paper("0704.0001")
-    assert paper is not None and paper.title == "Prompt diphoton production"
-    assert [v["version"] for v in paper.versions] == ["v1", "v2", "v3"] and paper.updated == "2008-01-10"
-    assert backend_store.write_records([snapshot_record()]).unchanged == 1
-    assert backend_store.stats()["by_source"] == {"arxiv-api": 1, "arxiv-snapshot": 1}
 
 
 def test_facts_upvotes_and_daily_entries(backend_store: Store) -> None:
@@ -124,30 +88,6 @@ def test_facts_upvotes_and_daily_entries(backend_store: Store) -> None:
     hf.upvotes = 15
     assert backend_store.write_records([hf]).updated == 1
     assert backend_store.get_paper("0704.0001").hf_upvotes == 15  # type: ignore[union-attr]
-
-
-def test_local_paper_merges_into_arxiv_record_and_keeps_its_old_id(backend_store: Store) -> None:
-    page = PaperRecord(
-        source="hf-page",
-        origin="page.txt:12",
-        title="Studying Large Language Model Generalization with Influence Functions",
-        abstract="When trying to gain better visibility...",
-    )
-    backend_store.write_records([page])
-    local_key = backend_store.iter_papers().__next__()[0].key
-    assert local_key.startswith("ps-")
-    arxiv = PaperRecord(
-        source="arxiv-api",
-        origin="api",
-        arxiv_id="2308.03296",
-        title="Studying large language model generalization with influence functions",
-        versions=[Version("v1", "2023-08-07T00:00:00Z")],
-    )
-    assert backend_store.write_records([arxiv]).updated == 1 and backend_store.count_papers() == 1
-    merged = backend_store.get_paper(local_key)
-    assert merged is not None and merged.key == "2308.03296"
-    assert merged.abstract == "When trying to gain better visibility..."
-    assert backend_store.write_records([page]).unchanged == 1 and backend_store.count_papers() == 1
 
 
 def test_change_record_and_job_state(backend_store: Store) -> None:
@@ -217,9 +157,7 @@ def _everything(store: Store, shared_data: Path) -> dict[str, object]:
         "changes": [dataclasses.astuple(c) for c in store.changes_since(0, limit=1_000_000)],
         "daily": [p.key for p in store.daily_papers("2024-01-01", "2026-12-31", sort="upvotes")],
         "by_published": [p.key for p in store.daily_papers("2024-01-01", "2026-12-31", sort="published")],
-        "trending": [
-            (p.key, s) for p, s in store.trending(window_days=30, limit=100, today=date(2026, 3, 1))
-        ],
+        "trending": [(p.key, s) for p, s in store.trending(window_days=30, limit=100, today=date(2026, 3, 1))],
         "days": store.list_days(),
     }
 
