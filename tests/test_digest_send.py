@@ -223,6 +223,7 @@ def _cli_env(smtp_server: SmtpServer, home: Path) -> dict[str, str]:
     return env
 
 
+@pytest.mark.sqlite_only
 def test_killed_half_way_then_rerun(smtp_server: SmtpServer, filled: Store) -> None:
     """SIGKILL while the server holds the 3rd message; the rerun sends the rest, once each."""
     emails = subscribers(filled, 6)
@@ -269,6 +270,7 @@ def test_killed_half_way_then_rerun(smtp_server: SmtpServer, filled: Store) -> N
     assert settle.exit_code == 0 and "sent" in settle.output
 
 
+@pytest.mark.sqlite_only
 def test_killed_during_backoff_then_rerun(smtp_server: SmtpServer, filled: Store) -> None:
     """SIGKILL while the sender sleeps after a 421 (nothing accepted): the rerun sends it, once."""
     emails = subscribers(filled, 4)

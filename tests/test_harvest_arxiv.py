@@ -231,6 +231,7 @@ def _paperscope() -> str:
     return str(script)
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.slow
 def test_killed_harvest_resumes_without_refetching(
     shared_data: Path, home: Path, replay: ReplayServer

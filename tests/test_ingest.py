@@ -33,6 +33,7 @@ def last_json(output: str) -> dict:  # type: ignore[type-arg]
     return json.loads(output[output.index("{") :])
 
 
+@pytest.mark.sqlite_only
 def test_ingest_all_of_shared_data_then_again_changes_nothing(shared_data: Path, home: Path) -> None:
     code, out = run_cli(home, "ingest", "--json", str(shared_data))
     first = last_json(out)
