@@ -19,7 +19,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from paperscope.ingest import Ingestor
-from paperscope.records import PaperRecord, Version
+from paperscope.records import Version
 from paperscope.store import Store
 from paperscope.store.engine import MIGRATIONS_DIR
 from paperscope.store.lists import trending_score
@@ -68,26 +68,6 @@ def test_migrations_build_the_schema_on_an_empty_postgresql_database(home: Path,
         assert again.count_papers() == 0
 
 
-def test_facts_upvotes_and_daily_entries(backend_store: Store) -> None:
-    backend_store.write_records([snapshot_record()])
-    hf = PaperRecord(
-        source="hf-api",
-        origin="hf.json#0",
-        arxiv_id="0704.0001",
-        title="A retitled copy",
-        links={"code": "https://github.com/example/diphoton"},
-        upvotes=12,
-        daily_date="2026-02-27",
-        submitted_by="akhaliq",
-    )
-    assert backend_store.write_records([hf]).updated == 1
-    paper = backend_store.get_paper("0704.0001")
-    assert paper is not None and paper.title.startswith("Calculation of prompt")
-    assert paper.hf_upvotes == 12 and paper.list_dates == ["2026-02-27"] and paper.submitted_by == "akhaliq"
-    assert backend_store.write_records([hf]).unchanged == 1
-    hf.upvotes = 15
-    assert backend_store.write_records([hf]).updated == 1
-    assert backend_store.get_paper("0704.0001").hf_upvotes == 15  # type: ignore[union-attr]
 
 
 def test_change_record_and_job_state(backend_store: Store) -> None:
