@@ -70,12 +70,12 @@ def _wait_until(what: str, check: Callable[[], bool], timeout: float = DEADLINE)
 
 
 @contextmanager
-def served(home: Path, url: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """``paperscope serve`` in a subprocess on a free port; yields its base URL and process."""
+def served(home: Path, url: str, *options: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``paperscope serve [OPTIONS]`` in a subprocess on a free port; yields its base URL and process."""
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log = home / "serve.log"
-    command = [EXE, "--home", str(home), "--database", url, "--quiet", "serve", "--port", str(port)]
+    command = [EXE, "--home", str(home), "--database", url, "--quiet", "serve", "--port", str(port), *options]
     with open(log, "wb") as handle:
         proc = subprocess.Popen(command, env=_env(), stdout=handle, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -185,6 +185,45 @@ def test_two_app_processes_share_votes_and_ingests(
 
     with pg_store.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM votes")).scalar_one() == 2
+
+
+def _search_ids(base: str, query: str) -> list[str]:
+    """Paper ids that process's keyword search answers for ``query`` (none while it has no index)."""
+    answer = httpx.get(f"{base}/api/papers/search", params={"q": query, "mode": "keyword"}, timeout=10)
+    if answer.status_code != 200 and "no search index" in answer.text:
+        return []
+    assert answer.status_code == 200, answer.text
+    return [item["paper"]["id"] for item in answer.json()]
+
+
+@pytest.mark.slow
+def test_a_paper_ingested_through_one_host_is_found_by_the_other_hosts_search(
+    tmp_path: Path, pg_url: str, pg_store: Store, shared_data: Path
+) -> None:
+    """Each host searches its own index folder; nobody runs `paperscope index`: each process's
+    refresher follows the shared store's change record.  Host one runs two workers on one folder."""
+    known = pg_store.get_papers([3])[0]
+    one_home, two_home = tmp_path / "app1", tmp_path / "app2"
+    with (
+        served(one_home, pg_url, "--workers", "2", "--index-refresh", "1") as (one, _),
+        served(two_home, pg_url, "--index-refresh", "1") as (two, _),
+    ):
+        # Neither home has an index yet: each host's refresher builds its own from the store.
+        for base in (one, two):
+            _wait_until(f"{base} indexes the store", lambda base=base: known.key in _search_ids(base, known.title))
+        title = "Heat-bath random walks with Markov bases"  # the paper in ATOM
+        assert ATOM_ID not in _search_ids(two, title)
+        _cli(one_home, pg_url, "ingest", str(shared_data / ATOM))  # through host one's home and store
+        took = _wait_until(
+            "host two's search finds the paper ingested through host one", lambda: ATOM_ID in _search_ids(two, title)
+        )
+        _wait_until("host one's search finds it too", lambda: ATOM_ID in _search_ids(one, title))
+        assert took < DEADLINE
+    for home in (one_home, two_home):
+        assert (home / "index" / "keyword" / "state.json").exists()
+        log = (home / "serve.log").read_text()
+        # No round failed, in either host or in either of host one's two workers.
+        assert "index refresher" not in log, log[-3000:]
 
 
 @pytest.fixture()

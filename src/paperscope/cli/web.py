@@ -22,16 +22,32 @@ from .common import AppContext, echo_json, json_option, pass_app
 @click.option(
     "--proxy", is_flag=True, help="Trust X-Forwarded-* headers (behind a reverse proxy on this host)."
 )
+@click.option(
+    "--index-refresh",
+    metavar="SECONDS",
+    type=click.FloatRange(min=0),
+    help="Bring the search indexes up to date with the store every SECONDS (0: never). "
+    "Default: $PAPERSCOPE_INDEX_REFRESH, else 5.",
+)
 @pass_app
-def serve(app: AppContext, host: str, port: int, workers: int, proxy: bool) -> None:
+def serve(app: AppContext, host: str, port: int, workers: int, proxy: bool, index_refresh: float | None) -> None:
     """Serve the Daily Papers site and JSON API (on an empty store: a page that explains how to ingest).
 
     One worker serves a few hundred list pages a second; give `--workers N` (N = CPU cores) for
     more.  Each worker keeps its own few-second cache of lists (a vote through a worker shows at
     once there, within seconds elsewhere) and counts rate limits on its own.
+
+    Every worker checks the store's change record every `--index-refresh` seconds and, when
+    the search indexes in this home are behind, updates them as `paperscope index` would (one
+    worker at a time); papers ingested and votes cast anywhere are searchable within seconds.
     """
     import uvicorn
 
+    from ..index.refresher import INTERVAL_ENV, interval_from_env
+
+    if index_refresh is not None:
+        os.environ[INTERVAL_ENV] = repr(index_refresh)  # the workers read it in app_from_env
+    interval = interval_from_env()  # a bad $PAPERSCOPE_INDEX_REFRESH fails here, not in every worker
     store = app.store  # opens (and migrates) once here, so workers start on a current schema
     os.environ["PAPERSCOPE_HOME"] = str(store.settings.home)
     os.environ["PAPERSCOPE_DATABASE_URL"] = store.settings.database_url
@@ -41,6 +57,8 @@ def serve(app: AppContext, host: str, port: int, workers: int, proxy: bool) -> N
     )
     if papers == 0:
         click.echo("the store is empty: load papers with `paperscope ingest PATH`", err=True)
+    if interval > 0:
+        click.echo(f"search indexes in {store.settings.index_dir} refreshed every {interval:g} s", err=True)
     uvicorn.run(
         "paperscope.web.app:app_from_env",
         factory=True,

@@ -5,16 +5,25 @@ processes only papers changed since (``store.changes_since``); a changed paper i
 never duplicated.  An empty index, or ``rebuild=True``, reads every paper instead (faster
 than replaying the whole change record).  Searches keep working meanwhile: tantivy readers see
 the previous commit and the metadata files are swapped atomically.
+
+One updater of the keyword and metadata indexes per folder at a time: :func:`update_lock` (an
+``fcntl.flock`` on ``<index>/update.lock``).  ``paperscope index`` waits for it; the background
+refresher of ``paperscope serve`` (:mod:`.refresher`) only tries it, and skips a round when it
+is taken.  The semantic index has a lock of its own (see :mod:`.vectors`), so a long embedding
+run does not hold back keyword updates.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 from tqdm import tqdm
 
 from ..errors import QueryError
@@ -26,6 +35,7 @@ BATCH = 2000
 # Commit the keyword index every this many papers during a rebuild, so that an interrupted
 # rebuild does not lose everything (and a reader sees progress).
 COMMIT_EVERY = 200_000
+UPDATE_LOCK = "update.lock"
 
 
 def keyword_dir(index_dir: Path) -> Path:
@@ -34,6 +44,41 @@ def keyword_dir(index_dir: Path) -> Path:
 
 def meta_dir(index_dir: Path) -> Path:
     return index_dir / "meta"
+
+
+@contextlib.contextmanager
+def update_lock(index_dir: Path, *, wait: bool = True, name: str = UPDATE_LOCK) -> Iterator[bool]:
+    """Hold the lock file ``name`` in the index folder (by default the keyword and metadata
+    indexes' update lock); yields False, holding nothing, when ``wait`` is off and it is taken.
+
+    An ``flock`` rather than tantivy's own writer lock: it also covers the metadata files, which
+    have no lock of their own, and a process that dies lets go of it with its file descriptors.
+    """
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / name, "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def keyword_seq(index_dir: Path) -> int:
+    """The change seq both the keyword and metadata indexes have reached (0 when either is missing).
+
+    Read from their state files, without opening tantivy: cheap enough to ask every few seconds.
+    """
+    seqs = []
+    for state in (keyword_dir(index_dir) / "state.json", meta_dir(index_dir) / "state.json"):
+        try:
+            seqs.append(int(orjson.loads(state.read_bytes())["seq"]))
+        except (FileNotFoundError, ValueError, KeyError, TypeError):
+            return 0  # missing or unreadable: the next update rebuilds or replays it
+    return min(seqs)
 
 
 def _changed_batches(store: Store, seq: int) -> Iterator[tuple[list[int], int]]:
@@ -147,24 +192,31 @@ def _incremental(
 def update_indexes(
     store: Store, *, rebuild: bool = False, progress: bool = False, semantic: bool = True
 ) -> dict[str, Any]:
-    """Update every index; returns counts per index (what ``paperscope index --json`` prints)."""
-    index_dir = store.settings.index_dir
-    index_dir.mkdir(parents=True, exist_ok=True)
-    result: dict[str, Any] = {"keyword": update_keyword(store, index_dir, rebuild=rebuild, progress=progress)}
-    if semantic:
-        from .vectors import SemanticIndex
+    """Update every index; returns counts per index (what ``paperscope index --json`` prints).
 
-        if rebuild:
-            remove = getattr(SemanticIndex, "remove", None)
-            if callable(remove):
-                remove(index_dir)
-        started = time.perf_counter()
-        sem = SemanticIndex.open(index_dir)
-        try:
-            counts = sem.update(store, progress=progress)
-        finally:
-            sem.close()
-        counts = dict(counts)
-        counts.setdefault("seconds", round(time.perf_counter() - started, 3))
-        result["semantic"] = counts
+    Waits for a background refresher that is updating the same folder to finish its round.
+    """
+    index_dir = store.settings.index_dir
+    with update_lock(index_dir):
+        result: dict[str, Any] = {"keyword": update_keyword(store, index_dir, rebuild=rebuild, progress=progress)}
+    if semantic:  # under the semantic index's own lock
+        result["semantic"] = update_semantic(store, index_dir, rebuild=rebuild, progress=progress)
     return result
+
+
+def update_semantic(store: Store, index_dir: Path, *, rebuild: bool = False, progress: bool = False) -> dict[str, Any]:
+    """Embed what changed since the semantic index's last update (everything with ``rebuild``)."""
+    from .vectors import SemanticIndex
+
+    if rebuild:
+        remove = getattr(SemanticIndex, "remove", None)
+        if callable(remove):
+            remove(index_dir)
+    started = time.perf_counter()
+    sem = SemanticIndex.open(index_dir)
+    try:
+        counts = dict(sem.update(store, progress=progress))
+    finally:
+        sem.close()
+    counts.setdefault("seconds", round(time.perf_counter() - started, 3))
+    return counts

@@ -42,14 +42,22 @@ Speed: daily/weekly/monthly pages and trending keep their list data a few second
 (``WebState.cached``); a vote or submission through a worker calls ``WebState.changed()`` so its
 author sees it on the next load.  Per-user parts (signed-in user, their votes, CSRF token) are
 never cached.  ``bench/web.py`` measures the pages under load.
+
+Search indexes: with ``index_refresh`` seconds (``paperscope serve`` passes
+``$PAPERSCOPE_INDEX_REFRESH``, default 5), the app runs an :class:`~paperscope.index.refresher.IndexRefresher`
+from startup to shutdown, so papers and votes written by any process show in its searches
+within seconds; ``create_app`` alone (the tests) starts none.
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import importlib.util
 import logging
 import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -79,9 +87,12 @@ def create_app(
     rate_limits: dict[str, str] | None = None,
     arxiv_api_url: str | None = None,
     page_size: int = 50,
+    index_refresh: float = 0.0,
 ) -> FastAPI:
     """The web app over ``store``.  ``rate_limits`` maps names (signin, signup, submit, upvote)
-    to ``limits`` strings such as ``"10/minute"``; the defaults are in :mod:`.state`."""
+    to ``limits`` strings such as ``"10/minute"``; the defaults are in :mod:`.state`.
+    ``index_refresh`` > 0 refreshes the search indexes in the background every that many seconds
+    while the app runs (between its startup and shutdown)."""
     settings = WebSettings(secret_key=secret_key, arxiv_api_url=arxiv_api_url, page_size=page_size)
     if rate_limits is not None:
         settings.rate_limits.update(rate_limits)
@@ -99,6 +110,7 @@ def create_app(
         # Swagger UI and ReDoc load from a CDN, which the CSP forbids; the schema is at /openapi.json.
         docs_url=None,
         redoc_url=None,
+        lifespan=_index_refresh_lifespan(store, index_refresh),
     )
     app.state.web = WebState(store, settings)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
@@ -122,6 +134,31 @@ def create_app(
             app.include_router(importlib.import_module(name).router)
     app.include_router(pages.router)  # last: its /papers/{key:path} would shadow longer paths
     return app
+
+
+def _index_refresh_lifespan(store: Store, interval: float) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Startup/shutdown hooks that run an index refresher for the app's lifetime (none at 0 s)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        refresher = None
+        if interval > 0:
+            # Imported here: the index modules load tantivy and numpy, which an app without a
+            # refresher (the tests' create_app) has no need to load at startup.
+            from ..index.refresher import IndexRefresher
+
+            refresher = IndexRefresher(store, interval)
+        app.state.index_refresher = refresher
+        if refresher is not None:
+            refresher.start()
+        try:
+            yield
+        finally:
+            if refresher is not None:
+                # Joining waits for a round in progress: off the event loop, which is shutting down.
+                await asyncio.to_thread(refresher.stop)
+
+    return lifespan
 
 
 def _is_api(request: Request) -> bool:
@@ -173,6 +210,10 @@ def _install_handlers(app: FastAPI) -> None:
 
 def app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory`` (used by ``paperscope serve``): the store named by
-    ``$PAPERSCOPE_HOME`` / ``$PAPERSCOPE_DATABASE_URL``."""
+    ``$PAPERSCOPE_HOME`` / ``$PAPERSCOPE_DATABASE_URL``, its indexes refreshed every
+    ``$PAPERSCOPE_INDEX_REFRESH`` seconds (every worker runs a refresher; one at a time works)."""
+    from ..index.refresher import interval_from_env
+
+    interval = interval_from_env()  # a bad value fails here, before the store is opened
     store = Store.open(os.environ.get("PAPERSCOPE_HOME"), os.environ.get("PAPERSCOPE_DATABASE_URL"))
-    return create_app(store)
+    return create_app(store, index_refresh=interval)
