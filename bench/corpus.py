@@ -69,15 +69,37 @@ def load_pools(data: Path = DATA) -> Pools:
     )
 
 
-def _title(rng: random.Random, pools: Pools) -> str:
-    first, second = rng.choice(pools.titles).split(), rng.choice(pools.titles).split()
+@dataclass(slots=True)
+class TitleSource:
+    """Which two real titles (indices into ``Pools.titles``) a synthetic title was spliced from,
+    and the share of its words taken from the first."""
+
+    first: int
+    second: int
+    share: float
+
+
+def _title(rng: random.Random, pools: Pools) -> tuple[str, TitleSource]:
+    # randrange(n) draws exactly as choice() does, so corpora made before provenance was kept
+    # are unchanged.
+    i, j = rng.randrange(len(pools.titles)), rng.randrange(len(pools.titles))
+    first, second = pools.titles[i].split(), pools.titles[j].split()
     cut_a = rng.randint(1, max(1, len(first) - 1))
     cut_b = rng.randint(0, max(0, len(second) - 2))
-    return " ".join(first[:cut_a] + second[cut_b:])
+    words = first[:cut_a] + second[cut_b:]
+    return " ".join(words), TitleSource(i, j, cut_a / len(words))
 
 
 def generate(count: int, seed: int = 7, pools: Pools | None = None) -> Iterator[PaperRecord]:
     """``count`` records, always the same ones for the same seed."""
+    for record, _source in generate_with_sources(count, seed, pools):
+        yield record
+
+
+def generate_with_sources(
+    count: int, seed: int = 7, pools: Pools | None = None
+) -> Iterator[tuple[PaperRecord, TitleSource]]:
+    """:func:`generate`'s records, each with the real titles its title was spliced from."""
     pools = pools or load_pools()
     rng = random.Random(seed)
     names, weights = zip(*CATEGORIES, strict=True)
@@ -92,10 +114,11 @@ def generate(count: int, seed: int = 7, pools: Pools | None = None) -> Iterator[
         cats = list(dict.fromkeys(rng.choices(names, weights=weights, k=rng.randint(1, 3))))
         upvotes = int(rng.paretovariate(1.3)) - 1 if rng.random() < 0.125 else None
         abstract = " ".join(rng.choice(pools.sentences) for _ in range(rng.randint(3, 8)))
+        title, source = _title(rng, pools)
         yield PaperRecord(
             source="arxiv-snapshot",
             origin="bench-corpus",
-            title=_title(rng, pools),
+            title=title,
             arxiv_id=arxiv_id,
             abstract=abstract,
             authors=rng.sample(pools.authors, rng.randint(1, 6)),
@@ -104,7 +127,7 @@ def generate(count: int, seed: int = 7, pools: Pools | None = None) -> Iterator[
             published=day.isoformat(),
             versions=[Version("v1", f"{day.isoformat()}T00:00:00Z")],
             upvotes=upvotes,
-        )
+        ), source
 
 
 def make_queries(count: int, seed: int = 11, pools: Pools | None = None) -> list[str]:

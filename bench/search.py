@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python bench/search.py --papers 100000 [--home DIR] [--embed full|titles|none] [--json]
+    .venv/bin/python bench/search.py --papers 100000 [--home DIR] [--embed full|titles|cached|none] [--json]
 
 Prints ingest time, keyword index build time and rate, embedding time and rate, then for
 each mode (keyword, semantic, hybrid) p50/p95/p99 latency of ``Searcher.search`` end to end
@@ -12,14 +12,19 @@ store and making snippets), and the resident memory of a fresh serving process.
 The corpus (``bench/corpus.py``) is deterministic.  With ``--home`` an existing home that
 already holds the corpus is reused, including its vectors (embedding a million abstracts
 on 2 cores takes hours: build once, then re-run the queries).  ``--embed titles`` embeds
-titles only (the printout says which); ``--embed none`` skips the semantic index, and only
-keyword timings are taken.
+titles only (the printout says which); ``--embed cached`` composes each synthetic title's
+vector from cached embeddings of the two real titles it was spliced from (see
+:class:`ComposedTitles`: minutes at a million papers, where real embedding takes hours);
+``--embed none`` skips the semantic index, and only keyword timings are taken.  With an
+HNSW index (100k papers and up) it also prints the index's recall@10 against exact search
+on 200 real query embeddings, at several search widths.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import multiprocessing
 import os
 import queue
@@ -37,6 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import corpus
 from paperscope.index.build import update_keyword
 from paperscope.store import Store
+
+CACHE = Path(__file__).resolve().parent / ".cache"
 
 
 class TitlesOnly:
@@ -59,12 +66,61 @@ class TitlesOnly:
         return [dataclasses.replace(p, abstract="") for p in self.store.get_papers(ids)]
 
 
+class ComposedTitles:
+    """``--embed cached``: each synthetic title's vector composed from its two real titles' vectors.
+
+    A synthetic title is spliced from two real ones (bench/corpus.py); its vector here is the
+    unit-length mix of the real titles' embeddings (computed once with the configured model and
+    cached under bench/.cache), weighted by the share of words each gave.  A million papers then
+    cost ~10k real embeddings instead of a million: what latency and recall need is vectors with
+    real text embeddings' geometry, not each title's exact meaning.  A text it does not know
+    (say, a paper added later) is embedded by the real model.
+    """
+
+    def __init__(self, pools: corpus.Pools, papers: int, progress: bool) -> None:
+        from paperscope.index.embed import configured_model, load_embedder
+
+        self.model = load_embedder(configured_model())
+        self.name, self.dim, self.device = self.model.name, self.model.dim, self.model.device
+        digest = hashlib.sha256("\n".join(pools.titles).encode()).hexdigest()[:12]
+        path = CACHE / f"title-pool-{self.name.replace('/', '_')}-{digest}.npy"
+        if path.exists():
+            self.pool = np.load(path)
+            self.pool_seconds = 0.0
+        else:
+            started = time.perf_counter()
+            self.pool = self.model.embed(pools.titles, progress=progress)
+            self.pool_seconds = time.perf_counter() - started
+            CACHE.mkdir(parents=True, exist_ok=True)
+            np.save(path, self.pool)
+        self.sources: dict[str, corpus.TitleSource] = {}
+        for record, source in corpus.generate_with_sources(papers, pools=pools):
+            self.sources[" ".join(record.title.split())] = source
+        self.composed = self.embedded = 0
+
+    def embed(self, texts: Any, *, batch_size: int | None = None, progress: bool = False) -> np.ndarray:
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        unknown = []
+        for row, text in enumerate(texts):
+            source = self.sources.get(" ".join(text.split()))
+            if source is None:
+                unknown.append(row)
+                continue
+            mixed = source.share * self.pool[source.first] + (1 - source.share) * self.pool[source.second]
+            out[row] = mixed / max(float(np.linalg.norm(mixed)), 1e-12)
+        if unknown:
+            out[unknown] = self.model.embed([texts[i] for i in unknown])
+        self.composed += len(texts) - len(unknown)
+        self.embedded += len(unknown)
+        return out
+
+
 def build(home: Path, papers: int, embed: str, progress: bool) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     with Store.open(str(home)) as store:
         have = store.count_papers()
+        pools = corpus.load_pools()
         if have < papers:
-            pools = corpus.load_pools()
             started = time.perf_counter()
             batch: list[Any] = []
             for record in corpus.generate(papers, pools=pools):
@@ -84,12 +140,50 @@ def build(home: Path, papers: int, embed: str, progress: bool) -> dict[str, Any]
         if embed != "none":
             from paperscope.index.vectors import SemanticIndex
 
-            source: Any = TitlesOnly(store) if embed == "titles" else store
+            source: Any = store if embed == "full" else TitlesOnly(store)
+            embedder = ComposedTitles(pools, papers, progress) if embed == "cached" else None
             with SemanticIndex.open(store.settings.index_dir) as semantic:
-                figures["semantic_index"] = semantic.update(source, progress=progress)
-            figures["semantic_index"]["embedded_text"] = embed
+                figures["semantic_index"] = semantic.update(source, progress=progress, embedder=embedder)
+                figures["ann_recall"] = ann_recall(semantic, corpus.make_queries(200, seed=23, pools=pools))
+            figures["semantic_index"]["embedded_text"] = {
+                "full": "title + abstract", "titles": "titles only",
+                "cached": "titles, composed from cached embeddings of the real titles they were spliced from",
+            }[embed]
+            if embedder is not None:
+                figures["semantic_index"]["composed"] = embedder.composed
+                figures["semantic_index"]["embedded_by_model"] = embedder.embedded
+                figures["semantic_index"]["title_pool_seconds"] = round(embedder.pool_seconds, 1)
         figures["papers"] = store.count_papers()
     return figures
+
+
+def query_kind(query: str) -> str:
+    """The query mix's classes: a date or category filter, a phrase/author/exclusion, or plain words."""
+    if any(op in query for op in ("cat:", "year:", "since:")):
+        return "filter"
+    if '"' in query or "author:" in query or " -" in query:
+        return "constraint"
+    return "plain"
+
+
+def ann_recall(semantic: Any, queries: list[str]) -> dict[str, Any]:
+    """recall@10 of the HNSW index against exact search over every vector, on real query embeddings."""
+    from paperscope.index import vectors
+
+    snap = semantic.snapshot()
+    if snap is None or snap.ann is None:
+        return {"ann": False}
+    report: dict[str, Any] = {"ann": True, "queries": len(queries), "vectors": len(snap)}
+    embedded = [semantic.embed_query(q) for q in queries]
+    truth = [set(semantic._exact_all(snap, q, 10).ids.tolist()) for q in embedded]
+    for expansion in sorted({64, 128, vectors.ANN_EXPANSION_SEARCH, 512}):
+        snap.ann.expansion_search = expansion
+        found = [set(semantic._ann_search(snap, q, 10).ids.tolist()) for q in embedded]
+        recall = float(np.mean([len(f & t) / 10 for f, t in zip(found, truth, strict=True)]))
+        report[f"ef{expansion}"] = round(recall, 4)
+    snap.ann.expansion_search = vectors.ANN_EXPANSION_SEARCH
+    report["used"] = vectors.ANN_EXPANSION_SEARCH
+    return report
 
 
 def serve(home: str, queries: list[str], modes: list[str], out: Any) -> None:
@@ -107,11 +201,13 @@ def serve(home: str, queries: list[str], modes: list[str], out: Any) -> None:
         for query in queries[:20]:
             searcher.search(SearchRequest(query=query, mode=mode))
         times = []
+        by_kind: dict[str, list[float]] = {}
         empty = 0
         for query in queries:
             started = time.perf_counter()
             response = searcher.search(SearchRequest(query=query, mode=mode))
             times.append((time.perf_counter() - started) * 1000)
+            by_kind.setdefault(query_kind(query), []).append(times[-1])
             empty += not response.results
         values = np.asarray(times)
         report[mode] = {
@@ -121,6 +217,8 @@ def serve(home: str, queries: list[str], modes: list[str], out: Any) -> None:
             "mean_ms": round(float(values.mean()), 2),
             "queries": len(queries),
             "no_results": empty,
+            "p95_ms_by_kind": {k: round(float(np.percentile(v, 95)), 2) for k, v in sorted(by_kind.items())},
+            "count_by_kind": {k: len(v) for k, v in sorted(by_kind.items())},
         }
     report["rss_mib"] = round(process.memory_info().rss / 2**20, 1)
     searcher.close()
@@ -135,9 +233,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", type=Path, help="build in (or reuse) this home; default: a temporary one")
     parser.add_argument(
         "--embed",
-        choices=["full", "titles", "none"],
+        choices=["full", "titles", "cached", "none"],
         default="full",
-        help="embed title + abstract (full), titles only (faster to build), or nothing (keyword only)",
+        help="embed title + abstract (full), titles only (faster to build), titles composed from cached "
+        "embeddings of the real titles (cached: minutes at 1M), or nothing (keyword only)",
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -175,12 +274,18 @@ def main(argv: list[str] | None = None) -> int:
             f"semantic index: embedded {sem['embedded']} ({sem['embedded_text']}) in {sem['seconds']} s "
             f"({rate:.1f}/s), model {sem['model']}"
         )
+    if figures.get("ann_recall", {}).get("ann"):
+        rec = figures["ann_recall"]
+        cells = "  ".join(f"{k}={v}" for k, v in rec.items() if k.startswith("ef"))
+        print(f"ANN recall@10 vs exact ({rec['queries']} queries, {rec['vectors']} vectors): {cells} "
+              f"(used ef{rec['used']})")
     print(f"{'mode':10} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'mean':>8}  empty")
     for mode in modes:
         row = figures["serving"][mode]
         print(
             f"{mode:10} {row['p50_ms']:8.2f} {row['p95_ms']:8.2f} {row['p99_ms']:8.2f} {row['mean_ms']:8.2f}"
-            f"  {row['no_results']}"
+            f"  {row['no_results']}   p95 by kind: "
+            + ", ".join(f"{k} {v} ms ({row['count_by_kind'][k]})" for k, v in row["p95_ms_by_kind"].items())
         )
     print(f"serving process resident memory: {figures['serving']['rss_mib']} MiB")
     return 0

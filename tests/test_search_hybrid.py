@@ -153,3 +153,29 @@ def test_incremental_update_of_both_indexes(library: Store, searcher: Searcher) 
     assert {r.paper.key for r in after.results[:3]} == {f"local-zorblax-{n}" for n in range(3)}
     assert not {r.paper.id for r in after.results[:3]} & set(before)
     assert all("<mark>zorblax</mark>" in r.snippet_html for r in after.results[:3])
+
+
+def test_semantic_index_that_failed_to_open_is_retried(library: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from paperscope.index import vectors
+    from paperscope.search import api
+
+    real_open = vectors.SemanticIndex.open
+    failures = iter([RuntimeError("model package missing")])
+
+    def flaky_open(*args: object, **kw: object) -> vectors.SemanticIndex:
+        for error in failures:
+            raise error
+        return real_open(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(vectors.SemanticIndex, "open", flaky_open)
+    fresh = Searcher(library)
+    try:
+        first = fresh.search(SearchRequest(query="magnetic field", mode="hybrid"))
+        assert any("model package missing" in w for w in first.warnings)
+        again = fresh.search(SearchRequest(query="magnetic field", mode="hybrid"))
+        assert any("unavailable" in w for w in again.warnings)  # not retried at once
+        monkeypatch.setattr(api, "SEMANTIC_RETRY_S", 0.0)
+        healed = fresh.search(SearchRequest(query="magnetic field", mode="hybrid"))
+        assert not healed.warnings and healed.results
+    finally:
+        fresh.close()

@@ -132,6 +132,18 @@ def test_ann_recall_at_10_against_exact(built: tuple[Store, SemanticIndex], tmp_
         exact = allowed[np.argsort(-(base[allowed - 1] @ q))[:10]]
         filtered.append(len(set(hits.ids.tolist()) & set(exact.tolist())) / 10)
     assert np.mean(filtered) >= 0.98, np.mean(filtered)
+    # A selective filter with a bounded graph read: asked for 200 of the 1-in-8 allowed ids but
+    # content with 10, it stops at the allowed ones among 240 neighbours (about 30), best first,
+    # instead of scoring every allowed row; asked for all 200, it falls back to exact search.
+    monkeypatch.setattr(vectors, "FILTERED_ANN_MAX", 240)
+    sparse = ids[ids % 8 == 0]
+    q = queries[0]
+    order = sparse[np.argsort(-(base[sparse - 1] @ q))]
+    short = index.search_vector(q, 200, sparse, at_least=10)
+    assert 10 <= len(short) < 200 and np.all(short.ids % 8 == 0)
+    assert len(set(short.ids[:10].tolist()) & set(order[:10].tolist())) >= 9
+    full = index.search_vector(q, 200, sparse)
+    assert len(full) == 200 and full.ids.tolist() == order[:200].tolist()
 
 
 def test_incremental_update_embeds_only_what_changed(home: Path, shared_data: Path) -> None:

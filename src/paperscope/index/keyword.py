@@ -266,14 +266,21 @@ class KeywordIndex:
         limit: int,
         offset: int = 0,
         order: str = "relevance",
+        *,
+        count: bool = True,
     ) -> tuple[Hits, int]:
-        """Hits ``offset .. offset+limit`` in ``order``, and how many documents match in all."""
+        """Hits ``offset .. offset+limit`` in ``order``, and how many documents match in all.
+
+        ``count=False`` skips the count (returned as 0): counting visits every matching
+        document, which stops tantivy skipping blocks that cannot reach the top ``limit``, and
+        costs most for the commonest words of a large index.  Fusion needs only the top hits.
+        """
         query, scored = self.build_query(parsed, flt)
         searcher = self.index.searcher()
         if order == "relevance" and not scored:
             order = "date"  # nothing to rank by: newest first
         if order == "relevance":
-            result = searcher.search(query, limit=max(limit, 1), count=True, offset=offset)
+            result = searcher.search(query, limit=max(limit, 1), count=count, offset=offset)
             ids = self._ids(searcher, result.hits)
             scores = np.asarray([score for score, _ in result.hits], dtype=np.float32)
             return Hits(ids[:limit], scores[:limit]), _count(result)
@@ -281,7 +288,7 @@ class KeywordIndex:
         result = searcher.search(
             query,
             limit=max(limit, 1),
-            count=True,
+            count=count,
             offset=offset,
             order_by_field=field,
             order=tantivy.Order.Desc,

@@ -30,12 +30,17 @@ from .hits import Hits
 # Below this many papers exact search is fast enough (~10 ms per query at 100k x 384 float32)
 # and has perfect recall; above it the HNSW index answers in well under a millisecond.
 ANN_THRESHOLD = 100_000
-# HNSW parameters: measured recall@10 >= 0.98 against exact search (bench/vectors.py, tests).
-ANN_CONNECTIVITY = 32
-ANN_EXPANSION_ADD = 200
-ANN_EXPANSION_SEARCH = 160
-# Filtered search: exact over the allowed rows when there are at most this many of them.
+# HNSW parameters: measured recall@10 >= 0.98 against exact search (bench/vectors.py at 50k,
+# bench/search.py at 1M, tests).  Connectivity 32 / expansion 200 reached 1.000 at 50k but
+# built at ~1k vectors/s on 2 cores (about 20 minutes per million); 16 / 128 builds about
+# twice as fast and a wider search (256) buys the recall back for ~1 ms a query.
+ANN_CONNECTIVITY = 16
+ANN_EXPANSION_ADD = 128
+ANN_EXPANSION_SEARCH = 256
+# Filtered search: exact over the allowed rows when there are at most this many of them;
+# above that, HNSW read at most FILTERED_ANN_MAX deep, then filtered.
 EXACT_SUBSET_MAX = 50_000
+FILTERED_ANN_MAX = 3_000
 # Segments kept before everything is rewritten into one (a rewrite does not change vectors).
 MAX_SEGMENTS = 8
 
@@ -139,8 +144,13 @@ class SemanticIndex:
     def embed_query(self, text: str) -> npt.NDArray[np.float32]:
         return load_embedder(self.model).embed([text])[0]
 
-    def search(self, query: str, k: int, allowed: npt.NDArray[np.int64] | None = None) -> Hits:
-        """Papers nearest to the query text; ``allowed`` (sorted store ids) restricts the candidates."""
+    def search(self, query: str, k: int, allowed: npt.NDArray[np.int64] | None = None, *,
+               at_least: int | None = None, vector: npt.NDArray[np.float32] | None = None) -> Hits:
+        """Papers nearest to the query text; ``allowed`` (sorted store ids) restricts the candidates.
+
+        With ``allowed``, ``at_least`` (default ``k``) is how many a filtered search must find
+        before it may stop short of ``k`` (see :meth:`search_vector`).  ``vector`` is the query's
+        embedding when the caller made it already (:meth:`embed_query`)."""
         snap = self.snapshot()
         if snap is None or len(snap) == 0 or k <= 0:
             return Hits.empty()
@@ -149,7 +159,8 @@ class SemanticIndex:
                 f"the semantic index holds vectors of model {snap.model!r} but {self.model!r} is configured; "
                 "run `paperscope index` to re-embed, or set $PAPERSCOPE_EMBEDDING_MODEL back"
             )
-        return self.search_vector(self.embed_query(query), k, allowed)
+        q = self.embed_query(query) if vector is None else vector
+        return self.search_vector(q, k, allowed, at_least=at_least)
 
     def related(self, paper_id: int, k: int) -> Hits:
         """Nearest neighbours of a paper's own vector, the paper itself left out."""
@@ -162,7 +173,16 @@ class SemanticIndex:
         return Hits(hits.ids[keep][:k], hits.scores[keep][:k])
 
     def search_vector(self, vector: npt.NDArray[np.float32], k: int,
-                      allowed: npt.NDArray[np.int64] | None = None) -> Hits:
+                      allowed: npt.NDArray[np.int64] | None = None, *, at_least: int | None = None) -> Hits:
+        """The ``k`` nearest vectors, among ``allowed`` ids when given.
+
+        A filtered search over a large allowed set reads the HNSW index a bounded number of
+        neighbours deep (in proportion to how much the filter removes, at most
+        :data:`FILTERED_ANN_MAX`) and keeps the allowed ones; when that finds at least
+        ``at_least`` of them it returns what it found, else it scores every allowed row exactly.
+        Hybrid search asks for a page's worth at least and fills the rest from keyword hits, so
+        a filter never makes it read the graph thousands deep (tens of ms at 1M papers).
+        """
         snap = self.snapshot()
         if snap is None or len(snap) == 0 or k <= 0:
             return Hits.empty()
@@ -179,10 +199,13 @@ class SemanticIndex:
         if snap.ann is not None and len(ids) > EXACT_SUBSET_MAX:
             # Oversample in proportion to how much the filter removes, then fall back to exact.
             want = min(k, len(ids))
-            count = min(len(snap), max(4 * k, int(2 * k * len(snap) / len(ids))), 20_000)
+            enough = min(want, at_least if at_least is not None else want)
+            count = min(len(snap), max(2 * want, int(1.5 * want * len(snap) / len(ids))), FILTERED_ANN_MAX)
             hits = self._ann_search(snap, q, count)
-            keep = np.isin(hits.ids, ids)
-            if keep.sum() >= want:
+            # ids is sorted: a binary search per hit, not a sort of the (maybe 1M) allowed ids.
+            at = np.minimum(np.searchsorted(ids, hits.ids), len(ids) - 1)
+            keep = ids[at] == hits.ids
+            if keep.sum() >= enough:
                 return Hits(hits.ids[keep][:k], hits.scores[keep][:k])
         return self._exact_rows(snap, q, k, ids, positions)
 
@@ -216,8 +239,14 @@ class SemanticIndex:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def update(self, store: Store, *, progress: bool = False) -> dict[str, Any]:
-        """Embed what changed in the store since the last update (everything after a model change)."""
+    def update(self, store: Store, *, progress: bool = False, embedder: Embedder | None = None) -> dict[str, Any]:
+        """Embed what changed in the store since the last update (everything after a model change).
+
+        ``embedder`` replaces the configured model's (loaded on first need) for this update; its
+        ``name`` must be the index's model.  bench/search.py passes one at scale.
+        """
+        if embedder is not None and embedder.name != self.model:
+            raise QueryError(f"embedder {embedder.name!r} given for an index of model {self.model!r}")
         start = time.perf_counter()
         with self._locked():
             current = vf.read_manifest(self.folder / vf.MANIFEST)
@@ -233,9 +262,8 @@ class SemanticIndex:
                 work_path = self.folder / vf.NEXT_MANIFEST
                 staged = vf.read_manifest(work_path)
                 manifest = staged if staged is not None and staged["model"] == self.model else None
-            embedder: Embedder | None = None
             if manifest is None:
-                embedder = load_embedder(self.model)
+                embedder = embedder or load_embedder(self.model)
                 manifest = vf.empty_manifest(embedder.name, embedder.dim)
                 vf.write_manifest(work_path, manifest)
             embedded, run_segments = self._follow_changes(store, manifest, work_path, embedder, progress)

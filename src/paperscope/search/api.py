@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,8 @@ MAX_OFFSET = 10_000
 # (see search/fusion.py), so it is read 300 deep.
 FUSION_DEPTH = 1000
 SEMANTIC_DEPTH = 300
+# Seconds before a semantic index that could not be opened is tried again.
+SEMANTIC_RETRY_S = 60.0
 
 
 @dataclass(slots=True)
@@ -142,6 +145,10 @@ class Searcher:
         self._meta: MetaIndex | None = None
         self._semantic: Any = None
         self._semantic_error: str | None = None
+        self._semantic_failed = 0.0
+        # Embeds queries while this thread reads the keyword index: onnxruntime releases the
+        # GIL, so on two cores a hybrid query costs max(embedding, keyword) rather than the sum.
+        self._embedding = ThreadPoolExecutor(max_workers=2, thread_name_prefix="query-embedding")
 
     # -- indexes, opened on first use and refreshed when a writer has saved ------------------
     def _indexes(self) -> tuple[KeywordIndex, MetaIndex]:
@@ -161,13 +168,18 @@ class Searcher:
     def _semantic_index(self) -> Any:
         """The semantic index, or None (with the reason kept) when it cannot be used."""
         with self._lock:
-            if self._semantic is None and self._semantic_error is None:
+            # A failure is retried after a while, not at every query (opening may be what is
+            # slow) and not never (a long-running server outlives a missing folder or package).
+            retry = self._semantic_error is not None and time.monotonic() - self._semantic_failed > SEMANTIC_RETRY_S
+            if self._semantic is None and (self._semantic_error is None or retry):
                 try:
                     from ..index.vectors import SemanticIndex
 
                     self._semantic = SemanticIndex.open(self.index_dir)
+                    self._semantic_error = None
                 except Exception as error:  # any failure at all means "keyword only"
                     self._semantic_error = str(error) or type(error).__name__
+                    self._semantic_failed = time.monotonic()
             return self._semantic
 
     def close(self) -> None:
@@ -175,6 +187,7 @@ class Searcher:
             if self._semantic is not None:
                 self._semantic.close()
             self._semantic = self._keyword = self._meta = None
+        self._embedding.shutdown(wait=False)
 
     # -- search ------------------------------------------------------------------------------
     def search(self, request: SearchRequest) -> SearchResponse:
@@ -251,16 +264,23 @@ class Searcher:
         allowed = meta.allowed(flt)
         if allowed is not None and allowed.shape[0] == 0:
             return Hits.empty()
+        embedding = self._embedding.submit(semantic.embed_query, parsed.text)
+        kw = None
+        if mode != "semantic":
+            kw, _ = keyword.search(parsed, flt, max(FUSION_DEPTH, needed), 0, "relevance", count=False)
         # Phrases, authors and exclusions are checked on the semantic candidates afterwards,
         # so read deeper to still fill the page.
-        sem = semantic.search(parsed.text, depth * (3 if parsed.has_constraints else 1), allowed)
+        widen = 3 if parsed.has_constraints else 1
+        # A filtered search must find a page's worth (the keyword side fills the rest), not all
+        # of ``depth``: reading HNSW deep enough to find 300 allowed papers is what costs.
+        sem = semantic.search(parsed.text, depth * widen, allowed, at_least=needed * widen,
+                              vector=embedding.result())
         if parsed.has_constraints:
             keep = keyword.satisfying(parsed, sem.ids)
             mask = np.isin(sem.ids, keep)
             sem = Hits(sem.ids[mask][:depth], sem.scores[mask][:depth])
-        if mode == "semantic":
+        if kw is None:
             return sem
-        kw, _ = keyword.search(parsed, flt, max(FUSION_DEPTH, needed), 0, "relevance")
         return fuse(kw, sem)
 
     def _results(self, hits: Hits, stems: set[str]) -> list[SearchResult]:

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 
 from ..records import SOURCE_PRIORITY, PaperRecord, normalize_title
 from .models import UpsertCounts
+from .papers import order_changes
 
 _CORE_FIELDS = (
     "title",
@@ -380,6 +381,7 @@ class BatchWriter:
             if s.original_hash is None or s.row["content_hash"] != s.original_hash or s.facts_changed
         ]
         if changed:
+            order_changes(conn)
             _executemany(
                 conn,
                 "INSERT INTO paper_changes (paper_id, changed_at) VALUES (:paper_id, :changed_at)",
