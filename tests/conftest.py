@@ -10,8 +10,9 @@ import pytest
 
 from paperscope.store import Store
 
-# Fixture modules of the web tests (tests/ is on sys.path: pytest inserts it for this conftest).
-pytest_plugins = ["web_support", "pg", "browser_support"]
+# Fixture modules (tests/ is on sys.path: pytest inserts it for this conftest); pg before
+# web_support, which imports it: pytest rewrites the asserts only of a module it imports first.
+pytest_plugins = ["pg", "web_support", "browser_support"]
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = (REPO.parent / "shared" / "data").resolve()
@@ -26,10 +27,16 @@ def shared_data() -> Path:
 
 
 @pytest.fixture()
-def home(tmp_path: Path) -> Path:
+def home(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "home"
     path.mkdir()
-    return path
+    yield path
+    # With --backend postgresql, the home's database goes with the test (a no-op on SQLite).
+    # Imported here: at this file's import time pytest has not yet loaded pg as a plugin, and
+    # importing it earlier would keep pytest from rewriting its asserts.
+    from pg import drop_home
+
+    drop_home(path)
 
 
 @pytest.fixture()

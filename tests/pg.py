@@ -5,6 +5,11 @@ them), initialised in a temporary folder, listening on 127.0.0.1 on a free port 
 socket inside that folder, and removed at the end of the session.  Each test gets a fresh
 database.  Missing binaries are an error, never a skip: a PostgreSQL test that did not run
 must not look like one that passed.
+
+With ``--backend postgresql`` every home a test opens gets a database of its own on the cluster
+(``_backend_for_every_home``).  Tests reach it through a small API: ``database_for(home)``,
+``child_env(home)`` for a ``paperscope`` subprocess, ``clone_home`` to copy a populated home
+with its database, and ``drop_home``.  Each is a no-op (or plain SQLite) on the default backend.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import psycopg
@@ -186,21 +192,110 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+class HomeDatabases:
+    """Which PostgreSQL database each home uses under ``--backend postgresql``.
+
+    Keys are resolved home paths (as ``load_settings`` resolves them), so ``tmp/home`` and
+    ``tmp/./home`` share one database.  A lock guards the map: a web app under test may open
+    a store from its own thread.
+    """
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.template = cluster.migrated_template()
+        self._urls: dict[Path, str] = {}
+        self._lock = threading.Lock()
+
+    def url_for(self, home: Path) -> str:
+        """The home's database, made from the migrated template the first time it is asked for."""
+        with self._lock:
+            if home not in self._urls:
+                self._urls[home] = self.cluster.create_database(self.template)
+            return self._urls[home]
+
+    def clone(self, source: Path, target: Path) -> str:
+        """``target`` gets a database copied from ``source``'s.  Nothing may be connected to
+        ``source``'s database meanwhile (PostgreSQL refuses to copy a database in use)."""
+        with self._lock:
+            if target in self._urls:
+                raise RuntimeError(f"{target} already has a database: {self._urls[target]}")
+            if source not in self._urls:
+                raise RuntimeError(f"{source} has no database to copy: nothing has opened a store there")
+            url = self.cluster.create_database(template=_database_name(self._urls[source]))
+            self._urls[target] = url
+            return url
+
+    def drop(self, home: Path) -> None:
+        with self._lock:
+            url = self._urls.pop(home, None)
+        if url is not None:
+            self.cluster.drop_database(url)
+
+
+def _database_name(url: str) -> str:
+    return url.rsplit("/", 1)[1]
+
+
+# Set for the whole session by ``_backend_for_every_home`` when the backend is PostgreSQL.
+_HOMES: HomeDatabases | None = None
+
+
+def _resolved(home: str | os.PathLike[str]) -> Path:
+    return Path(home).expanduser().resolve()
+
+
+def database_for(home: str | os.PathLike[str]) -> str | None:
+    """The URL of ``home``'s PostgreSQL database under ``--backend postgresql`` (made on first
+    use, so a subprocess can be pointed at it before anything opened it), or ``None`` on SQLite,
+    where the database is the file in the home."""
+    return None if _HOMES is None else _HOMES.url_for(_resolved(home))
+
+
+def child_env(home: str | os.PathLike[str], base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Environment for a ``paperscope`` subprocess working on ``home``: ``base`` (default
+    ``os.environ``) with ``$PAPERSCOPE_DATABASE_URL`` naming the home's database on PostgreSQL,
+    and without it on SQLite (so the child uses the file in its home, as the test expects)."""
+    env = dict(os.environ if base is None else base)
+    url = database_for(home)
+    if url is None:
+        env.pop("PAPERSCOPE_DATABASE_URL", None)
+    else:
+        env["PAPERSCOPE_DATABASE_URL"] = url
+    return env
+
+
+def clone_home(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+    """Copy the home folder ``source`` to ``target`` and, on PostgreSQL, its database too.
+
+    On SQLite the database is a file in the folder, so the copy carries it; on PostgreSQL the
+    copy would otherwise open a new, empty database.  Close every store on ``source`` first.
+    """
+    shutil.copytree(source, target)
+    if _HOMES is not None:
+        _HOMES.clone(_resolved(source), _resolved(target))
+
+
+def drop_home(home: str | os.PathLike[str]) -> None:
+    """Drop ``home``'s PostgreSQL database (if it has one), ending any connection still open to it.
+    For per-test homes, so that hundreds of copies do not pile up in the cluster."""
+    if _HOMES is not None:
+        _HOMES.drop(_resolved(home))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _backend_for_every_home(request: pytest.FixtureRequest) -> Iterator[None]:
     """With ``--backend postgresql``, ``Store.open(home)`` in this process gets a PostgreSQL
     database of its own for each home (the same one every time for that home), so the whole
-    suite can be run against PostgreSQL.  Subprocesses still use SQLite, and tests that look
-    at the SQLite file itself fail, as they should."""
+    suite can be run against PostgreSQL.  A subprocess gets it through ``child_env(home)``;
+    a test that looks at the SQLite file itself is marked ``sqlite_only``."""
+    global _HOMES
     if request.config.getoption("--backend") != "postgresql":
         yield
         return
     import paperscope.config
     import paperscope.store
 
-    cluster: Cluster = request.getfixturevalue("pg_cluster")
-    template = cluster.migrated_template()
-    urls: dict[Path, str] = {}
+    homes = HomeDatabases(request.getfixturevalue("pg_cluster"))
     original = paperscope.config.load_settings
 
     def load_settings(
@@ -209,16 +304,16 @@ def _backend_for_every_home(request: pytest.FixtureRequest) -> Iterator[None]:
         settings = original(home, database_url)
         if database_url or os.environ.get("PAPERSCOPE_DATABASE_URL"):
             return settings
-        if settings.home not in urls:
-            urls[settings.home] = cluster.create_database(template)
-        return Settings(home=settings.home, database_url=urls[settings.home])
+        return Settings(home=settings.home, database_url=homes.url_for(settings.home))
 
     patch = pytest.MonkeyPatch()
     patch.setattr(paperscope.config, "load_settings", load_settings)
     patch.setattr(paperscope.store, "load_settings", load_settings)
+    _HOMES = homes
     try:
         yield
     finally:
+        _HOMES = None
         patch.undo()
 
 

@@ -23,6 +23,7 @@ from paperscope.mail.sending import DigestSender
 from paperscope.mail.settings import MailSettings
 from paperscope.store import Store
 from paperscope.store.digests import SUSPEND_AFTER_FAILURES
+from pg import child_env
 
 MONDAY, TUESDAY, WEDNESDAY = date(2026, 11, 23), date(2026, 11, 24), date(2026, 11, 25)
 SATURDAY = date(2026, 11, 28)
@@ -218,12 +219,11 @@ def test_live_claim_of_another_sender_is_left_alone(smtp_server: SmtpServer, fil
 
 
 def _cli_env(smtp_server: SmtpServer, home: Path) -> dict[str, str]:
-    env = {**os.environ, **smtp_server.env(), "PAPERSCOPE_HOME": str(home)}
+    env = {**child_env(home), **smtp_server.env(), "PAPERSCOPE_HOME": str(home)}
     env.pop("PAPERSCOPE_SECRET", None)
     return env
 
 
-@pytest.mark.sqlite_only
 def test_killed_half_way_then_rerun(smtp_server: SmtpServer, filled: Store) -> None:
     """SIGKILL while the server holds the 3rd message; the rerun sends the rest, once each."""
     emails = subscribers(filled, 6)
@@ -270,7 +270,6 @@ def test_killed_half_way_then_rerun(smtp_server: SmtpServer, filled: Store) -> N
     assert settle.exit_code == 0 and "sent" in settle.output
 
 
-@pytest.mark.sqlite_only
 def test_killed_during_backoff_then_rerun(smtp_server: SmtpServer, filled: Store) -> None:
     """SIGKILL while the sender sleeps after a 421 (nothing accepted): the rerun sends it, once."""
     emails = subscribers(filled, 4)

@@ -6,7 +6,6 @@ inserted so that three of them form one paged ListRecords answer, served by a lo
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from click.testing import CliRunner, Result
 from paperscope.cli import main
 from paperscope.harvest.oai import OaiQuery
 from paperscope.store import Store
+from pg import child_env
 from replay_server import ReplayServer, Reply
 
 OAI = "arxiv/oai-pmh"
@@ -231,7 +231,6 @@ def _paperscope() -> str:
     return str(script)
 
 
-@pytest.mark.sqlite_only
 @pytest.mark.slow
 def test_killed_harvest_resumes_without_refetching(
     shared_data: Path, home: Path, replay: ReplayServer
@@ -242,14 +241,15 @@ def test_killed_harvest_resumes_without_refetching(
     job = OaiQuery(endpoint, FROM).job_name
     command = [_paperscope(), "--home", str(home), "--quiet", "harvest", "arxiv", "--from", FROM,
                "--endpoint", endpoint, "--json"]
-    env = {**os.environ, **FAST_ENV}
+    env = {**child_env(home), **FAST_ENV}
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 30
         saved = None
         while time.monotonic() < deadline:
-            # Kill only once page 1 is committed and the slow page 2 has been asked for.
-            if len(replay.requests) >= 2 and (home / "paperscope.db").exists():
+            # Kill only once page 1 is committed and the slow page 2 has been asked for (by then
+            # the harvest has created and migrated its database).
+            if len(replay.requests) >= 2:
                 with Store.open(str(home), upgrade=False) as store:
                     saved = store.get_job_state(job)
                 if saved:

@@ -1,4 +1,7 @@
-"""``paperscope migrate-store``: a SQLite home copied into a throwaway PostgreSQL database."""
+"""``paperscope migrate-store``: a SQLite home copied into a throwaway PostgreSQL database.
+
+The source is always the SQLite file in the home, named explicitly (``sqlite_url``), so these
+tests mean the same whatever ``--backend`` the suite runs with."""
 
 from __future__ import annotations
 
@@ -67,6 +70,10 @@ def _accounts_and_digests(store: Store) -> None:
     store.write_records([found])
 
 
+def sqlite_url(home: Path) -> str:
+    return f"sqlite:///{home / 'paperscope.db'}"
+
+
 def _migrate(*args: str) -> tuple[int, dict[str, object] | str]:
     result = CliRunner().invoke(main, ["--quiet", "migrate-store", *args], catch_exceptions=False)
     try:
@@ -78,7 +85,7 @@ def _migrate(*args: str) -> tuple[int, dict[str, object] | str]:
 def test_real_home_copies_to_postgresql_with_every_table_and_field(
     home: Path, pg_url: str, shared_data: Path
 ) -> None:
-    with Store.open(str(home)) as lite, Ingestor(lite, report_rejects=False) as ingestor:
+    with Store.open(str(home), sqlite_url(home)) as lite, Ingestor(lite, report_rejects=False) as ingestor:
         ingestor.ingest_paths([shared_data / "hf-daily", shared_data / "arxiv", shared_data / "hf-pages"])
         _accounts_and_digests(lite)
         before = [p for batch in lite.iter_papers() for p in batch]
@@ -87,7 +94,7 @@ def test_real_home_copies_to_postgresql_with_every_table_and_field(
         with lite.connect() as conn:
             lite_alias = conn.execute(sa.text("SELECT alias FROM paper_aliases")).scalar_one()
 
-    code, report = _migrate("--from", f"sqlite:///{home / 'paperscope.db'}", "--to", pg_url, "--json")
+    code, report = _migrate("--from", sqlite_url(home), "--to", pg_url, "--json")
     assert code == 0, report
     assert isinstance(report, dict) and report["ok"] is True and report["resumed"] is False
     tables = {t["table"]: t for t in report["tables"]}  # type: ignore[attr-defined]
@@ -133,13 +140,13 @@ def test_real_home_copies_to_postgresql_with_every_table_and_field(
 
     # And back again, into a new SQLite file: the same papers, field by field.
     back = home.parent / "back"
-    code, text = _migrate("--from", pg_url, "--to", f"sqlite:///{back / 'paperscope.db'}")
+    code, text = _migrate("--from", pg_url, "--to", sqlite_url(back))
     assert code == 0, text
     lines = str(text).splitlines()
     papers_line = next(line.split() for line in lines if line.startswith("papers "))
     assert papers_line == ["papers"] + [str(stats["papers"] + 1)] * 3  # source, target, copied
     assert "all counts match" in lines[-1] and "MISMATCH" not in str(text)
-    with Store.open(str(back)) as copy:
+    with Store.open(str(back), sqlite_url(back)) as copy:
         again = [p for batch in copy.iter_papers() for p in batch]
         assert [dataclasses.asdict(p) for p in again][:-1] == [dataclasses.asdict(p) for p in before]
         # Plus the paper written on PostgreSQL above; rejects.jsonl stays in the home, not the database.
@@ -177,7 +184,7 @@ def _generated_store(home: Path, papers: int) -> None:
         )
         for n in range(papers)
     ]
-    with Store.open(str(home)) as store:
+    with Store.open(str(home), sqlite_url(home)) as store:
         for start in range(0, papers, 5000):
             store.write_records(records[start : start + 5000])
 

@@ -38,6 +38,7 @@ def store(home: Path, database_url: str) -> Iterator[Store]:
         yield opened
 
 
+@pytest.mark.sqlite_only  # the default database of a home, which --backend postgresql replaces
 def test_database_is_a_wal_sqlite_file_with_the_schema(home: Path) -> None:
     Store.open(str(home)).close()
     db = home / "paperscope.db"

@@ -23,6 +23,7 @@ from paperscope.records import Version
 from paperscope.store import Store
 from paperscope.store.engine import MIGRATIONS_DIR
 from paperscope.store.lists import trending_score
+from pg import clone_home, database_for, drop_home
 from test_store import snapshot_record
 
 HF_MONTH = "hf-daily/hf-daily-2026-02.json"
@@ -145,7 +146,8 @@ def _everything(store: Store, shared_data: Path) -> dict[str, object]:
 def test_all_shared_data_gives_identical_results_on_both_backends(
     tmp_path: Path, pg_url: str, shared_data: Path
 ) -> None:
-    with Store.open(str(tmp_path / "a")) as lite, Store.open(str(tmp_path / "b"), pg_url) as pg:
+    lite_url = f"sqlite:///{tmp_path / 'a' / 'paperscope.db'}"  # named: the suite's --backend may be PostgreSQL
+    with Store.open(str(tmp_path / "a"), lite_url) as lite, Store.open(str(tmp_path / "b"), pg_url) as pg:
         assert (lite.dialect, pg.dialect) == ("sqlite", "postgresql")
         on_sqlite = _everything(lite, shared_data)
         on_pg = _everything(pg, shared_data)
@@ -154,6 +156,29 @@ def test_all_shared_data_gives_identical_results_on_both_backends(
     assert again["added"] == 0 and again["updated"] == 0, again  # type: ignore[index]
     for name in on_sqlite:
         assert on_pg[name] == on_sqlite[name], name
+
+
+def test_a_cloned_home_gets_its_own_copy_of_the_database(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """``pg.clone_home``, which gives each web test its own copy of the populated home: on the
+    suite's backend, the copy starts with the source's rows and later writes stay apart."""
+    source, copy = tmp_path / "source", tmp_path / "copy"
+    with Store.open(str(source)) as original:
+        original.write_records([snapshot_record()])
+    clone_home(source, copy)
+    try:
+        with Store.open(str(source)) as original, Store.open(str(copy)) as cloned:
+            assert original.dialect == cloned.dialect == request.config.getoption("--backend")
+            assert cloned.settings.database_url != original.settings.database_url
+            assert cloned.get_paper("0704.0001") == original.get_paper("0704.0001") is not None
+            cloned.write_records([snapshot_record(arxiv_id="0704.0002", title="Only in the copy")])
+            original.write_records([snapshot_record(arxiv_id="0704.0003", title="Only in the source")])
+            assert (cloned.get_paper("0704.0003"), original.get_paper("0704.0002")) == (None, None)
+            assert cloned.count_papers() == original.count_papers() == 2
+    finally:
+        drop_home(copy)
+    if database_for(copy) is not None:  # dropped: asking again makes a new, empty database
+        with Store.open(str(copy)) as again:
+            assert again.count_papers() == 0
 
 
 def test_missing_postgresql_binaries_fail_with_a_clear_message(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -172,7 +172,10 @@ def test_incremental_update_embeds_only_what_changed(home: Path, shared_data: Pa
         upvoted = PaperRecord(source="hf-api", origin="test", title=records[5].title, arxiv_id=records[5].arxiv_id,
                               upvotes=99, daily_date="2026-02-20")
         store.write_records([upvoted])
+        ann_before = vf.read_manifest(index.folder / vf.MANIFEST)["ann"]  # type: ignore[index]
         assert index.update(store)["embedded"] == 0
+        # Nothing re-embedded: the HNSW file is still current, not reloaded and rewritten.
+        assert vf.read_manifest(index.folder / vf.MANIFEST)["ann"] == ann_before  # type: ignore[index]
         assert index.stats()["papers"] == 60
         live = {p.name for p in index.folder.iterdir()}
         assert live == vf.referenced_files(vf.read_manifest(index.folder / vf.MANIFEST)) | {"manifest.json",

@@ -1,14 +1,14 @@
 """Fixtures for the web tests: a home filled once from ../shared/data, copied per test.
 
 Loaded through ``pytest_plugins`` in conftest.py.  The populated home is built once per
-session (ingest is the slow part); each test gets its own copy of the SQLite file, so tests
-that vote or sign up never see each other's writes.
+session (ingest is the slow part); each test gets its own copy of the home and its database
+(the SQLite file in the folder, or on ``--backend postgresql`` a database cloned from the
+populated one), so tests that vote or sign up never see each other's writes.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from paperscope.records import PaperRecord
 from paperscope.store import Store
 from paperscope.web.app import create_app
+from pg import clone_home, drop_home
 
 # A paper whose abstract is an XSS attempt and whose title carries LaTeX.
 XSS_ID = "2602.99001"
@@ -106,9 +107,13 @@ def populated_home(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) 
 @pytest.fixture()
 def web_store(populated_home: Path, tmp_path: Path) -> Iterator[Store]:
     home = tmp_path / "web-home"
-    shutil.copytree(populated_home, home)
-    with Store.open(str(home)) as store:
-        yield store
+    # populate() closed its store: PostgreSQL copies a database only while nobody is connected.
+    clone_home(populated_home, home)
+    try:
+        with Store.open(str(home)) as store:
+            yield store
+    finally:
+        drop_home(home)
 
 
 def make_client(store: Store, **kw: object) -> TestClient:

@@ -1,10 +1,12 @@
 """End-to-end harness: the real server (``paperscope serve``) in a subprocess on loopback, over a
 home filled from the shared data, driven by Debian's Chromium through Playwright.
 
-Nothing is mocked: the server is the CLI a user runs, the database is a SQLite file, the
-search index is built by ``paperscope index``, and "submit a paper" reaches a loopback HTTP
-server replaying recorded arXiv API responses (``tests/replay_server.py``).  Never
-``playwright install``: the browser is the distribution's ``/usr/bin/chromium``.
+Nothing is mocked: the server is the CLI a user runs, the database is a SQLite file (or, with
+``--backend postgresql``, the home's database on the test cluster, passed to the server in
+``$PAPERSCOPE_DATABASE_URL``), the search index is built by ``paperscope index``, and "submit a
+paper" reaches a loopback HTTP server replaying recorded arXiv API responses
+(``tests/replay_server.py``).  Never ``playwright install``: the browser is the distribution's
+``/usr/bin/chromium``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize
 
 from paperscope.ingest import Ingestor
 from paperscope.store import Store
+from pg import child_env
 
 REPO = Path(__file__).resolve().parents[2]
 PAPERSCOPE = str(Path(sys.executable).with_name("paperscope"))
@@ -71,7 +74,11 @@ def e2e_home(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Pat
     if summary.errors or summary.added < 800:
         raise RuntimeError(f"e2e home: ingest went wrong: {summary.as_dict()}")
     done = subprocess.run(
-        [PAPERSCOPE, "--home", str(home), "--quiet", "index"], capture_output=True, text=True, timeout=900
+        [PAPERSCOPE, "--home", str(home), "--quiet", "index"],
+        env=child_env(home),
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     if done.returncode != 0:
         raise RuntimeError(f"paperscope index failed ({done.returncode}): {done.stderr[-2000:]}")
@@ -96,12 +103,11 @@ def live_server(e2e_home: Path, arxiv_replay: str) -> Iterator[LiveServer]:
     log_path = output_dir() / "e2e-server.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     env = {
-        **os.environ,
+        **child_env(e2e_home),
         "PAPERSCOPE_HOME": str(e2e_home),
         "PAPERSCOPE_ARXIV_API_URL": arxiv_replay,
         "PAPERSCOPE_SECRET_KEY": "e2e-secret-key-not-for-production",
     }
-    env.pop("PAPERSCOPE_DATABASE_URL", None)
     command = [PAPERSCOPE, "--home", str(e2e_home), "--quiet", "serve"]
     command += ["--host", "127.0.0.1", "--port", str(port)]
     with open(log_path, "wb") as log:

@@ -311,8 +311,11 @@ class SemanticIndex:
                     run_segments.append(segment)
                     known.update(zip(ids, hashes, strict=True))
                     embedded += len(texts)
+                    # A new generation only when the vectors changed: the HNSW index is current
+                    # while its gen matches, and a vote (no new text) must not make the next
+                    # update reload and rewrite a graph of a million vectors.
+                    manifest["gen"] += 1
                 manifest["last_seq"] = changes[-1].seq
-                manifest["gen"] += 1
                 vf.write_manifest(work_path, manifest)  # checkpoint: after the segment is on disk
         return embedded, run_segments
 
