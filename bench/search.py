@@ -28,6 +28,7 @@ import hashlib
 import multiprocessing
 import os
 import queue
+import re
 import sys
 import tempfile
 import time
@@ -221,6 +222,13 @@ def serve(home: str, queries: list[str], modes: list[str], out: Any) -> None:
             "count_by_kind": {k: len(v) for k, v in sorted(by_kind.items())},
         }
     report["rss_mib"] = round(process.memory_info().rss / 2**20, 1)
+    # Resident memory splits into the process's own (heap: anonymous) and pages of the index
+    # files it maps (file-backed: page cache the kernel can drop and read back).
+    status = Path("/proc/self/status").read_text()
+    for field in ("RssAnon", "RssFile"):
+        found = re.search(rf"^{field}:\s+(\d+) kB", status, re.MULTILINE)
+        if found:
+            report[f"{field.lower()}_mib"] = round(int(found.group(1)) / 1024, 1)
     searcher.close()
     store.close()
     out.put(report)
@@ -287,7 +295,11 @@ def main(argv: list[str] | None = None) -> int:
             f"  {row['no_results']}   p95 by kind: "
             + ", ".join(f"{k} {v} ms ({row['count_by_kind'][k]})" for k, v in row["p95_ms_by_kind"].items())
         )
-    print(f"serving process resident memory: {figures['serving']['rss_mib']} MiB")
+    serving = figures["serving"]
+    print(
+        f"serving process resident memory: {serving['rss_mib']} MiB "
+        f"({serving.get('rssanon_mib', '?')} MiB its own, {serving.get('rssfile_mib', '?')} MiB of mapped index files)"
+    )
     return 0
 
 

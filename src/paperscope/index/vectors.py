@@ -30,16 +30,15 @@ from .hits import Hits
 # Below this many papers exact search is fast enough (~10 ms per query at 100k x 384 float32)
 # and has perfect recall; above it the HNSW index answers in well under a millisecond.
 ANN_THRESHOLD = 100_000
-# HNSW parameters: measured recall@10 >= 0.98 against exact search (bench/vectors.py at 50k,
-# bench/search.py at 1M, tests).  Connectivity 32 / expansion 200 reached 1.000 at 50k but
-# built at ~1k vectors/s on 2 cores (about 20 minutes per million); 16 / 128 builds about
-# twice as fast and a wider search (256) buys the recall back for ~1 ms a query.
-ANN_CONNECTIVITY = 16
-ANN_EXPANSION_ADD = 128
+# HNSW parameters: recall@10 >= 0.98 against exact search is required (bench/vectors.py at 50k,
+# bench/search.py at 1M, tests).  Connectivity 16 / expansion 128 built twice as fast but
+# reached only 0.92 (ef 256) and 0.95 (ef 512) on 1M title vectors, so 32 / 200 it is.
+ANN_CONNECTIVITY = 32
+ANN_EXPANSION_ADD = 200
 ANN_EXPANSION_SEARCH = 256
 # Filtered search: exact over the allowed rows when there are at most this many of them;
 # above that, HNSW read at most FILTERED_ANN_MAX deep, then filtered.
-EXACT_SUBSET_MAX = 50_000
+EXACT_SUBSET_MAX = 20_000
 FILTERED_ANN_MAX = 3_000
 # Segments kept before everything is rewritten into one (a rewrite does not change vectors).
 MAX_SEGMENTS = 8
@@ -193,20 +192,22 @@ class SemanticIndex:
                 if len(hits) >= min(k, len(snap)):
                     return hits
             return self._exact_all(snap, q, k)
-        ids, positions = snap.lookup(np.asarray(allowed, dtype=np.int64))
-        if len(ids) == 0:
-            return Hits.empty()
-        if snap.ann is not None and len(ids) > EXACT_SUBSET_MAX:
+        allowed = np.asarray(allowed, dtype=np.int64)
+        if len(allowed) > EXACT_SUBSET_MAX and snap.ann is not None:
             # Oversample in proportion to how much the filter removes, then fall back to exact.
-            want = min(k, len(ids))
+            want = min(k, len(allowed))
             enough = min(want, at_least if at_least is not None else want)
-            count = min(len(snap), max(2 * want, int(1.5 * want * len(snap) / len(ids))), FILTERED_ANN_MAX)
+            count = min(len(snap), max(2 * want, int(1.5 * want * len(snap) / len(allowed))), FILTERED_ANN_MAX)
             hits = self._ann_search(snap, q, count)
-            # ids is sorted: a binary search per hit, not a sort of the (maybe 1M) allowed ids.
-            at = np.minimum(np.searchsorted(ids, hits.ids), len(ids) - 1)
-            keep = ids[at] == hits.ids
+            # allowed is sorted: a binary search per hit.  Not snap.lookup(allowed) first, which
+            # costs tens of ms when a filter allows hundreds of thousands of papers.
+            at = np.minimum(np.searchsorted(allowed, hits.ids), len(allowed) - 1)
+            keep = allowed[at] == hits.ids
             if keep.sum() >= enough:
                 return Hits(hits.ids[keep][:k], hits.scores[keep][:k])
+        ids, positions = snap.lookup(allowed)
+        if len(ids) == 0:
+            return Hits.empty()
         return self._exact_rows(snap, q, k, ids, positions)
 
     def _ann_search(self, snap: vf.Snapshot, q: npt.NDArray[np.float32], count: int) -> Hits:
