@@ -32,13 +32,14 @@ from .hits import Hits
 ANN_THRESHOLD = 100_000
 # HNSW parameters: recall@10 >= 0.98 against exact search is required (bench/vectors.py at 50k,
 # bench/search.py at 1M, tests).  Connectivity 16 / expansion 128 built twice as fast but
-# reached only 0.92 (ef 256) and 0.95 (ef 512) on 1M title vectors, so 32 / 200 it is.
+# reached only 0.92 (search width 256) and 0.95 (512) on 1M title vectors; 32 / 200 reaches
+# 0.956 at 256 and 0.981 at 512 there (1.000 at 50k), and a 512-wide search costs ~2 ms.
 ANN_CONNECTIVITY = 32
 ANN_EXPANSION_ADD = 200
-ANN_EXPANSION_SEARCH = 256
+ANN_EXPANSION_SEARCH = 512
 # Filtered search: exact over the allowed rows when there are at most this many of them;
 # above that, HNSW read at most FILTERED_ANN_MAX deep, then filtered.
-EXACT_SUBSET_MAX = 20_000
+EXACT_SUBSET_MAX = 10_000
 FILTERED_ANN_MAX = 3_000
 # Segments kept before everything is rewritten into one (a rewrite does not change vectors).
 MAX_SEGMENTS = 8
@@ -197,14 +198,18 @@ class SemanticIndex:
             # Oversample in proportion to how much the filter removes, then fall back to exact.
             want = min(k, len(allowed))
             enough = min(want, at_least if at_least is not None else want)
-            count = min(len(snap), max(2 * want, int(1.5 * want * len(snap) / len(allowed))), FILTERED_ANN_MAX)
-            hits = self._ann_search(snap, q, count)
-            # allowed is sorted: a binary search per hit.  Not snap.lookup(allowed) first, which
-            # costs tens of ms when a filter allows hundreds of thousands of papers.
-            at = np.minimum(np.searchsorted(allowed, hits.ids), len(allowed) - 1)
-            keep = allowed[at] == hits.ids
-            if keep.sum() >= enough:
-                return Hits(hits.ids[keep][:k], hits.scores[keep][:k])
+            # Deep enough to expect twice ``enough`` allowed papers (and never shallower than k);
+            # if that falls short, once more as deep as allowed, and only then exact.
+            share = len(allowed) / len(snap)
+            first = min(len(snap), FILTERED_ANN_MAX, max(want, int(2 * enough / share)))
+            for count in dict.fromkeys((first, min(len(snap), FILTERED_ANN_MAX))):
+                hits = self._ann_search(snap, q, count)
+                # allowed is sorted: a binary search per hit.  Not snap.lookup(allowed) first,
+                # which costs tens of ms when a filter allows hundreds of thousands of papers.
+                at = np.minimum(np.searchsorted(allowed, hits.ids), len(allowed) - 1)
+                keep = allowed[at] == hits.ids
+                if keep.sum() >= enough:
+                    return Hits(hits.ids[keep][:k], hits.scores[keep][:k])
         ids, positions = snap.lookup(allowed)
         if len(ids) == 0:
             return Hits.empty()

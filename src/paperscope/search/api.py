@@ -270,7 +270,7 @@ class Searcher:
             kw, _ = keyword.search(parsed, flt, max(FUSION_DEPTH, needed), 0, "relevance", count=False)
         # Phrases, authors and exclusions are checked on the semantic candidates afterwards,
         # so read deeper to still fill the page.
-        widen = 3 if parsed.has_constraints else 1
+        widen = 2 if parsed.has_constraints else 1
         # A filtered search must find a page's worth (the keyword side fills the rest), not all
         # of ``depth``: reading HNSW deep enough to find 300 allowed papers is what costs.
         sem = semantic.search(parsed.text, depth * widen, allowed, at_least=needed * widen,
