@@ -2,8 +2,8 @@
 
 Index refreshers follow ``paper_changes`` by seq and remember the last one seen, so a change
 committed after a higher seq would be skipped for good.  SQLite has one writer at a time;
-PostgreSQL needs ``order_changes`` (an advisory lock held to commit), checked here with two
-real concurrent transactions.
+PostgreSQL needs the advisory lock that ``record_changes`` takes and holds to commit, checked
+here with two real concurrent transactions.
 """
 
 from __future__ import annotations
@@ -11,11 +11,9 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import sqlalchemy as sa
-
 from paperscope.records import PaperRecord
 from paperscope.store import Store
-from paperscope.store.papers import order_changes
+from paperscope.store.upsert import record_changes
 
 
 def _record(n: int, title: str) -> PaperRecord:
@@ -36,9 +34,7 @@ def test_a_later_seq_waits_for_an_earlier_open_one(home: Path, pg_url: str) -> N
 
         with store.engine.connect() as conn:
             open_tx = conn.begin()
-            order_changes(conn)
-            conn.execute(sa.text("INSERT INTO paper_changes (paper_id, changed_at) VALUES (:p, 'now')"),
-                         {"p": first_id})
+            record_changes(conn, [{"paper_id": first_id, "changed_at": "now"}])
             thread = threading.Thread(target=second_writer)
             thread.start()
             # The second writer's change must not commit while the first's lower seq is open:

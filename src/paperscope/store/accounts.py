@@ -21,8 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import PaperscopeError
-from .papers import order_changes
-from .upsert import utc_now
+from .upsert import record_changes, utc_now
 
 if TYPE_CHECKING:
     from . import Store
@@ -251,8 +250,7 @@ class Accounts:
                     sa.text("DELETE FROM votes WHERE user_id = :u AND paper_id = :p"), params
                 ).rowcount
             if changed:
-                order_changes(conn)
-                conn.execute(sa.text("INSERT INTO paper_changes (paper_id, changed_at) VALUES (:p, :t)"), params)
+                record_changes(conn, [{"paper_id": paper_id, "changed_at": params["t"]}])
             return self._counts(conn, user_id, paper_id, voted=voted)
 
     @staticmethod

@@ -107,25 +107,6 @@ def iter_papers(conn: Connection, batch_size: int = 2000, after_id: int = 0) -> 
         last = papers[-1].id
 
 
-# Any constant will do: it names the one advisory lock that orders writers of paper_changes.
-_CHANGES_LOCK = 0x70617065  # "pape"
-
-
-def order_changes(conn: Connection) -> None:
-    """Call in a transaction before it inserts into ``paper_changes``.
-
-    Readers follow the change record by seq (``changes_since``) and remember the last seq
-    they saw, so seqs must become visible in order.  On PostgreSQL a sequence hands out seqs
-    at insert time, not at commit: a transaction holding seq 3 may commit after another that
-    took seq 4, and a reader that already moved past 4 would never see 3.  A transaction-scoped
-    advisory lock, taken before the insert and held to commit, makes commit order seq order.
-    It is taken late (just before the insert) so writers wait only for each other's last steps.
-    SQLite has one writer at a time already.
-    """
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHANGES_LOCK})
-
-
 def changes_since(conn: Connection, seq: int, limit: int = 10000) -> list[Change]:
     rows = conn.execute(
         sa.text("SELECT seq, paper_id FROM paper_changes WHERE seq > :seq ORDER BY seq LIMIT :n"),

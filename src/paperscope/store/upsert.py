@@ -22,7 +22,6 @@ from sqlalchemy.engine import Connection
 
 from ..records import SOURCE_PRIORITY, PaperRecord, normalize_title
 from .models import UpsertCounts
-from .papers import order_changes
 
 _CORE_FIELDS = (
     "title",
@@ -69,6 +68,26 @@ def _executemany(conn: Connection, sql: str, rows: list[dict[str, Any]]) -> None
     if conn.dialect.name != "sqlite":
         sql = _NAMED.sub(r"%(\1)s", sql)
     conn.exec_driver_sql(sql, rows)
+
+
+# Any constant will do: it names the one advisory lock that orders writers of paper_changes.
+_CHANGES_LOCK = 0x70617065  # "pape"
+
+
+def record_changes(conn: Connection, changed: list[dict[str, Any]]) -> None:
+    """Append ``{"paper_id", "changed_at"}`` rows to the change record; every writer goes through here.
+
+    Readers follow the change record by seq (``changes_since``) and remember the last seq
+    they saw, so seqs must become visible in order.  On PostgreSQL a sequence hands out seqs
+    at insert time, not at commit: a transaction holding seq 3 may commit after another that
+    took seq 4, and a reader that already moved past 4 would never see 3.  A transaction-scoped
+    advisory lock, taken just before the insert and held to commit, makes commit order seq
+    order; taken this late, writers wait only for each other's last steps.  SQLite has one
+    writer at a time already.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHANGES_LOCK})
+    _executemany(conn, "INSERT INTO paper_changes (paper_id, changed_at) VALUES (:paper_id, :changed_at)", changed)
 
 
 def utc_now() -> str:
@@ -381,12 +400,7 @@ class BatchWriter:
             if s.original_hash is None or s.row["content_hash"] != s.original_hash or s.facts_changed
         ]
         if changed:
-            order_changes(conn)
-            _executemany(
-                conn,
-                "INSERT INTO paper_changes (paper_id, changed_at) VALUES (:paper_id, :changed_at)",
-                changed,
-            )
+            record_changes(conn, changed)
         provenance = [
             {"paper_id": s.id, "source": source, "origin": origin, "fields": fields, "now": now}
             for s in states
