@@ -48,6 +48,19 @@ def _category_clause(category: str | None, params: dict[str, Any]) -> str:
     return " AND p.categories LIKE :cat"
 
 
+def _daily_order(sort: str, paper: str = "") -> str:
+    """ORDER BY for a daily list; ``paper`` qualifies the papers table's columns (``"p."``)."""
+    order = {
+        "upvotes": "votes DESC, first_day DESC, {p}id",
+        # NULLs sort first in DESC on PostgreSQL and last on SQLite: say where they go.
+        "published": "{p}published IS NULL, {p}published DESC, votes DESC, {p}id",
+        "date": "first_day DESC, votes DESC, {p}id",
+    }.get(sort)
+    if order is None:
+        raise ValueError(f"unknown sort {sort!r}: use upvotes, published or date")
+    return order.format(p=paper)
+
+
 def daily_papers(
     conn: Connection,
     start: str,
@@ -65,14 +78,7 @@ def daily_papers(
         "limit": limit if limit is not None else -1,
         "offset": offset,
     }
-    order = {
-        "upvotes": "votes DESC, first_day DESC, p.id",
-        # NULLs sort first in DESC on PostgreSQL and last on SQLite: say where they go.
-        "published": "p.published IS NULL, p.published DESC, votes DESC, p.id",
-        "date": "first_day DESC, votes DESC, p.id",
-    }.get(sort)
-    if order is None:
-        raise ValueError(f"unknown sort {sort!r}: use upvotes, published or date")
+    order = _daily_order(sort, "p.")
     limit_clause = "LIMIT :limit OFFSET :offset" if limit is not None else "LIMIT -1 OFFSET :offset"
     if conn.dialect.name != "sqlite":
         limit_clause = "LIMIT :limit OFFSET :offset" if limit is not None else "OFFSET :offset"
@@ -103,13 +109,7 @@ def daily_page(
     with the page, so no separate COUNT query (only a page past the end needs one).
     """
     params: dict[str, Any] = {"start": start, "end": end, "limit": limit, "offset": offset}
-    order = {
-        "upvotes": "votes DESC, first_day DESC, id",
-        "published": "published IS NULL, published DESC, votes DESC, id",
-        "date": "first_day DESC, votes DESC, id",
-    }.get(sort)
-    if order is None:
-        raise ValueError(f"unknown sort {sort!r}: use upvotes, published or date")
+    order = _daily_order(sort)
     category_join = " JOIN papers p ON p.id = d.paper_id" if category else ""
     sql = (
         "WITH listed AS (SELECT d.paper_id AS id, MIN(d.list_date) AS first_day FROM daily_entries d"
