@@ -209,9 +209,7 @@ def update_semantic(store: Store, index_dir: Path, *, rebuild: bool = False, pro
     from .vectors import SemanticIndex
 
     if rebuild:
-        remove = getattr(SemanticIndex, "remove", None)
-        if callable(remove):
-            remove(index_dir)
+        SemanticIndex.remove(index_dir)
     started = time.perf_counter()
     sem = SemanticIndex.open(index_dir)
     try:
