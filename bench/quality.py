@@ -31,7 +31,7 @@ import numpy as np
 import orjson
 
 from paperscope.index.build import update_indexes
-from paperscope.index.keyword import QUERY_ANALYZER, TEXT_ANALYZER
+from paperscope.index.keyword_query import QUERY_ANALYZER, TEXT_ANALYZER
 from paperscope.ingest import Ingestor
 from paperscope.search.api import Searcher, SearchRequest
 from paperscope.store import Store

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
+import tantivy
 
-from paperscope.index.build import meta_dir, update_keyword
-from paperscope.index.meta import MetaFilter, MetaIndex
+from paperscope.index import keyword
+from paperscope.index.build import keyword_dir, meta_dir, update_keyword
+from paperscope.index.keyword import KeywordIndex
+from paperscope.index.meta import MetaFilter, MetaIndex, paper_day
 from paperscope.ingest import Ingestor
 from paperscope.records import PaperRecord, Version
 from paperscope.search.api import Searcher, SearchRequest
+from paperscope.search.query import parse_query
 from paperscope.store import Store
 
 
@@ -147,3 +153,134 @@ def test_searching_keeps_working_while_an_update_runs(store: Store, shared_data:
     final = searcher.search(SearchRequest(query="diphoton", mode="keyword"))
     assert final.results and final.results[0].paper.key == "0704.0001"
     searcher.close()
+
+
+# -- shards --------------------------------------------------------------------------------------
+@pytest.fixture()
+def two_shards(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Indexes built from now on split 883 papers into two shards, as 1M papers are on 2 cores."""
+    monkeypatch.setattr(keyword, "SHARD_PAPERS", 300)
+    monkeypatch.setattr(keyword.os, "cpu_count", lambda: 4)
+
+
+def both_sources(store: Store, shared_data: Path) -> int:
+    return ingest(store, shared_data / "hf-daily" / "hf-daily-2026-02.json") + ingest(
+        store, shared_data / "arxiv" / "kaggle" / "arxiv-metadata-oai-snapshot.sample.jsonl"
+    )
+
+
+def search(
+    index: KeywordIndex, query: str, limit: int = 20, offset: int = 0, order: str = "relevance"
+) -> tuple[list[int], int]:
+    hits, total = index.search(parse_query(query), None, limit, offset, order)
+    return hits.ids.tolist(), total
+
+
+QUERIES = ["world model", "quantum field theory", '"language model" reasoning', "diffusion -video", "cat:hep-th"]
+
+
+def test_a_large_index_is_split_into_shards_that_search_as_one(
+    store: Store, shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, two_shards: None
+) -> None:
+    assert both_sources(store, shared_data) == 883
+    built = update_keyword(store, store.settings.index_dir)
+    assert (built["shards"], built["documents"]) == (2, 883)
+    sharded = KeywordIndex.open(keyword_dir(store.settings.index_dir))
+    # Every paper in exactly one shard: the one its id picks.
+    in_shard = [set(search_shard(shard)) for shard in sharded.shards]
+    assert in_shard[0].isdisjoint(in_shard[1]) and len(in_shard[0]) + len(in_shard[1]) == 883
+    assert all(i % 2 == n for n, ids in enumerate(in_shard) for i in ids)
+
+    monkeypatch.setattr(keyword, "SHARD_PAPERS", 10**9)
+    assert update_keyword(store, tmp_path / "single")["shards"] == 1
+    single = KeywordIndex.open(keyword_dir(tmp_path / "single"))
+    try:
+        for query in QUERIES:
+            ids, total = search(sharded, query, limit=1000)
+            one_ids, one_total = search(single, query, limit=1000)
+            # Counts are exact and every match is found (the order may differ a little: each
+            # shard scores with its own BM25 statistics).
+            assert total == one_total == len(ids) > 0 and sorted(ids) == sorted(one_ids), query
+            # Pages cut from the merged shards neither overlap nor skip.
+            pages = [search(sharded, query, limit=7, offset=o)[0] for o in range(0, 35, 7)]
+            assert [i for page in pages for i in page] == ids[:35], query
+            newest, _ = search(sharded, query, limit=30, order="date")
+            days = [paper_day(p) for p in store.get_papers(newest)]
+            assert len(days) == min(30, total) and days == sorted(days, reverse=True), query
+        # A title finds its paper first, sharded or not.
+        title = store.get_paper("0704.0001").title  # type: ignore[union-attr]
+        assert search(sharded, title)[0][0] == search(single, title)[0][0] == store.resolve_key("0704.0001")
+    finally:
+        sharded.close()
+        single.close()
+
+
+def search_shard(shard: Any) -> list[int]:
+    searcher = shard.searcher()
+    result = searcher.search(tantivy.Query.all_query(), limit=10_000, count=False)
+    return [int(v) for v in searcher.fast_field_values("id", [a for _, a in result.hits])]
+
+
+def test_a_changed_paper_is_replaced_in_its_shard(store: Store, shared_data: Path, two_shards: None) -> None:
+    both_sources(store, shared_data)
+    update_keyword(store, store.settings.index_dir)
+    paper = store.get_paper("0704.0001")
+    assert paper is not None
+    changed = PaperRecord(
+        source="arxiv-api",
+        origin="test",
+        arxiv_id="0704.0001",
+        title="Quokkafied calculation of prompt diphoton production",
+        abstract=paper.abstract,
+        published="2007-04-02",
+        versions=[Version("v9", "2008-01-01T00:00:00Z")],
+    )
+    store.write_records([changed])
+    again = update_keyword(store, store.settings.index_dir)
+    assert (again["mode"], again["indexed"], again["documents"], again["shards"]) == ("incremental", 1, 883, 2)
+    index = KeywordIndex.open(keyword_dir(store.settings.index_dir))
+    try:
+        assert search(index, "quokkafied")[0] == [paper.id]
+        assert search(index, '"Calculation of prompt diphoton production at hadron"')[0] == []
+        assert search(index, "diphoton")[0].count(paper.id) == 1
+    finally:
+        index.close()
+
+
+def test_a_rebuild_past_a_shard_boundary_changes_the_layout_under_a_running_searcher(
+    store: Store, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    both_sources(store, shared_data)
+    folder = keyword_dir(store.settings.index_dir)
+    assert update_keyword(store, store.settings.index_dir)["shards"] == 1
+    assert (folder / "meta.json").exists() and not (folder / "shard-0").exists()
+    searcher = Searcher(store)
+    try:
+        query = SearchRequest(query="quantum field theory", mode="keyword", limit=200)
+        before = searcher.search(query)
+        monkeypatch.setattr(keyword, "SHARD_PAPERS", 300)
+        monkeypatch.setattr(keyword.os, "cpu_count", lambda: 2)
+        assert update_keyword(store, store.settings.index_dir)["shards"] == 1  # incremental: kept
+        quokka = PaperRecord(source="json-list", origin="test", title="Quokka field theory", arxiv_id="2602.99999")
+        store.write_records([quokka])
+        assert update_keyword(store, store.settings.index_dir, rebuild=True)["shards"] == 2
+        assert (folder / "shard-0" / "meta.json").exists() and not (folder / "meta.json").exists()
+        after = searcher.search(query)
+        new = store.resolve_key("2602.99999")
+        assert after.total == before.total + 1 == len(before.results) + 1 > 1
+        assert {r.paper.id for r in after.results} == {r.paper.id for r in before.results} | {new}
+    finally:
+        searcher.close()
+
+
+def test_an_index_from_before_shards_opens_as_one_shard(store: Store, shared_data: Path) -> None:
+    both_sources(store, shared_data)
+    update_keyword(store, store.settings.index_dir)
+    folder = keyword_dir(store.settings.index_dir)
+    (folder / "layout.json").unlink()
+    index = KeywordIndex.open(folder, shards=4)
+    try:
+        assert len(index.shards) == 1 and index.num_docs() == 883
+        assert (folder / "layout.json").exists()
+    finally:
+        index.close()

@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from ..errors import QueryError
 from ..store import Paper, Store
-from .keyword import KeywordIndex, KeywordWriter
+from .keyword import KeywordIndex, KeywordWriter, shard_count
 from .meta import MetaIndex
 
 BATCH = 2000
@@ -97,16 +97,24 @@ def update_keyword(
     """Update the keyword and metadata indexes together (they index the same papers)."""
     started = time.perf_counter()
     meta = MetaIndex.open(meta_dir(index_dir), writable=True)
-    fresh = rebuild or not KeywordIndex.exists(keyword_dir(index_dir)) or not meta.state_path.exists()
+    directory = keyword_dir(index_dir)
+    fresh = rebuild or not KeywordIndex.exists(directory) or not meta.state_path.exists()
+    shards = shard_count(store.count_papers()) if fresh else 1
     try:
-        keyword = KeywordIndex.open(keyword_dir(index_dir))
+        keyword = KeywordIndex.open(directory, shards=shards)
     except QueryError:
         if not fresh:
             raise
         # An index that cannot be opened (say, an older schema) is only removed when we are
         # rebuilding anyway.  Otherwise the folder is kept: readers may have it open.
-        KeywordIndex.remove(keyword_dir(index_dir))
-        keyword = KeywordIndex.open(keyword_dir(index_dir))
+        KeywordIndex.remove(directory)
+        keyword = KeywordIndex.open(directory, shards=shards)
+    if fresh and len(keyword.shards) != shards:
+        # The library has grown (or shrunk) past a shard boundary: build the new layout from
+        # empty.  Readers see it filling up, as on a first build.
+        keyword.close()
+        KeywordIndex.remove(directory)
+        keyword = KeywordIndex.open(directory, shards=shards)
     if fresh:
         meta.clear()
     # The two indexes may have reached different points (a crash between their saves):
@@ -118,19 +126,22 @@ def update_keyword(
             # Replacing a live index commits once at the end, so readers never see it half
             # built; building into an empty one commits as it goes, so a crash keeps progress.
             replacing = keyword.num_docs() > 0
-            writer.raw.delete_all_documents()
+            writer.delete_all()
             indexed, seq = _full(store, writer, meta, progress, commit_as_we_go=not replacing)
         else:
             indexed, removed, seq = _incremental(store, writer, meta, seq, progress)
         writer.commit(seq)
     meta.save(seq)
-    keyword.index.reload()
+    keyword.reload()
+    documents = keyword.num_docs()
+    keyword.close()
     elapsed = time.perf_counter() - started
     return {
         "mode": "rebuild" if fresh else "incremental",
         "indexed": indexed,
         "removed": removed,
-        "documents": keyword.num_docs(),
+        "documents": documents,
+        "shards": len(keyword.shards),
         "seq": seq,
         "seconds": round(elapsed, 3),
         "rate_per_s": round(indexed / elapsed, 1) if elapsed > 0 and indexed else 0.0,
@@ -155,7 +166,7 @@ def _full(
             count += len(batch)
             bar.update(len(batch))
             if commit_as_we_go and count % COMMIT_EVERY < len(batch):
-                writer.raw.commit()
+                writer.flush()
     return count, seq
 
 

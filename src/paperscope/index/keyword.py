@@ -1,20 +1,20 @@
 """The keyword index: BM25 over title, abstract and authors in tantivy, under ``<home>/index/keyword/``.
 
 tantivy was picked by measurement: on 1M synthetic documents it answered 3-term queries in
-0.23 ms against ~37 ms for SQLite FTS5 and bm25s.  Queries are built as tantivy Query objects
-from :class:`~paperscope.search.query.ParsedQuery`; user text never reaches tantivy's parser.
+0.23 ms against ~37 ms for SQLite FTS5 and bm25s.  What is indexed and how queries are built
+(and the ranking choices behind them) is :mod:`.keyword_query`'s; this module owns the files.
 
-Ranking choices (measured with ``bench/quality.py`` on SciFact train, 809 queries, nDCG@10):
-title and abstract are indexed together as one ``body`` field, and the title once more on its
-own with weight ``TITLE_BOOST`` so that title matches count extra.  Scoring title and abstract
-as separate BM25 fields with the title boosted 2x scored 0.627 (a short field's BM25 swamps the
-abstract's); one body field 0.701; body + title at 0.1-0.2 0.705/0.704, at 0.5 0.695, at 1.0
-0.669.  Words are stemmed (Snowball English, as tantivy's ``en_stem``) and ASCII-folded;
-English stop words are dropped from bare query words (not from phrases).  tantivy fixes BM25's
-k1 = 1.2 and b = 0.75 (not configurable from Python), so field weights are what we tune.
-
-Filters (published day, categories, upvotes) are indexed as fields so that a filtered query
-is answered inside retrieval and still returns a full page.
+**Shards.**  A large index is split by paper id into shards (``id % shards``), each its own
+tantivy index in ``keyword/shard-N/``, searched in parallel and merged by score: tantivy
+searches one index on one core, and on this 2-core machine two half-size shards cut keyword
+p95 at 1M papers from 15.0 to 11.7 ms and p99 from 27.9 to 17.9 ms (tantivy alone, 1,000
+queries of ``bench/search.py``'s mix; ``bench/search.py --papers 1000000`` shows the end to
+end figures).  BM25 statistics (document frequencies, average length) are then each shard's
+own, as in Elasticsearch's default search: on that mix 98.7% of the top 20 were the same as
+from one index.  An index is sharded only from :data:`SHARD_PAPERS` papers per shard, so a
+small library (and every quality figure measured on SciFact) ranks exactly as one index.
+The shard count is fixed when the index is built from scratch (``paperscope index --rebuild``
+decides it again); one shard keeps tantivy's files directly in ``keyword/``.
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import orjson
@@ -34,76 +35,83 @@ from ..errors import QueryError
 from ..search.query import ParsedQuery
 from ..store import Paper
 from .hits import Hits
+from .keyword_query import NAME_ANALYZER, TEXT_ANALYZER, QueryBuilder, make_schema, query_stems
 from .meta import MetaFilter, paper_day
 
-TITLE_BOOST = 0.2
-BODY_BOOST = 1.0
-AUTHOR_BOOST = 1.0
 WRITER_HEAP = 256_000_000
+# Papers per shard before an index is split; below it one core answers fast enough (keyword
+# p95 8 ms at 100k papers) and one index keeps BM25 statistics exact.
+SHARD_PAPERS = 250_000
+MAX_SHARDS = 8
+LAYOUT = "layout.json"
 
-Occur = tantivy.Occur
-
-
-def _analyzer(*, stem: bool, stopwords: bool = False) -> tantivy.TextAnalyzer:
-    builder = (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-        .filter(tantivy.Filter.remove_long(40))
-        .filter(tantivy.Filter.lowercase())
-        .filter(tantivy.Filter.ascii_fold())
-    )
-    if stopwords:
-        builder = builder.filter(tantivy.Filter.stopword("english"))
-    if stem:
-        builder = builder.filter(tantivy.Filter.stemmer("english"))
-    return builder.build()
+T = TypeVar("T")
 
 
-TEXT_ANALYZER = _analyzer(stem=True)
-QUERY_ANALYZER = _analyzer(stem=True, stopwords=True)
-NAME_ANALYZER = _analyzer(stem=False)
+def shard_count(papers: int) -> int:
+    """How many shards an index of ``papers`` papers is built with: one per ``SHARD_PAPERS``,
+    at most one per core."""
+    return max(1, min(MAX_SHARDS, os.cpu_count() or 1, papers // SHARD_PAPERS))
 
 
-def _schema() -> tantivy.Schema:
-    builder = tantivy.SchemaBuilder()
-    builder.add_integer_field("id", indexed=True, fast=True)
-    builder.add_text_field("title", tokenizer_name="ps_text", index_option="position")
-    # Title and abstract together, as one BM25 field; the title alone again, to weight it up.
-    builder.add_text_field("body", tokenizer_name="ps_text", index_option="position")
-    builder.add_text_field("authors", tokenizer_name="ps_name", index_option="position")
-    builder.add_text_field("cats", tokenizer_name="raw", index_option="basic")
-    builder.add_integer_field("published", indexed=True, fast=True)
-    builder.add_integer_field("upvotes", indexed=True, fast=True)
-    return builder.build()
+def _read_layout(directory: Path) -> int | None:
+    try:
+        return int(orjson.loads((directory / LAYOUT).read_bytes())["shards"])
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _open_shard(path: Path) -> tantivy.Index:
+    path.mkdir(parents=True, exist_ok=True)
+    index = tantivy.Index(make_schema(), path=str(path), reuse=True)
+    index.register_tokenizer("ps_text", TEXT_ANALYZER)
+    index.register_tokenizer("ps_name", NAME_ANALYZER)
+    return index
 
 
 class KeywordIndex:
-    """One tantivy index.  Readers and one writer (another process, even) may use it at once."""
+    """One keyword index (one or more shards).  Readers and one writer (another process,
+    even) may use it at once."""
 
-    def __init__(self, directory: Path, index: tantivy.Index) -> None:
+    def __init__(self, directory: Path, shards: list[tantivy.Index]) -> None:
         self.directory = directory
-        self.index = index
-        self.schema = index.schema
+        self.shards = shards
+        self.schema = shards[0].schema
+        self.queries = QueryBuilder(self.schema)
         self._stamp: int | None = None
+        # Shard 0 is searched in the caller's thread, the others here (tantivy lets go of the GIL).
+        self._pool = ThreadPoolExecutor(len(shards) - 1, "keyword-shard") if len(shards) > 1 else None
 
     @staticmethod
     def exists(directory: Path) -> bool:
         return (directory / "state.json").exists()
 
     @classmethod
-    def open(cls, directory: Path) -> KeywordIndex:
+    def open(cls, directory: Path, *, shards: int = 1) -> KeywordIndex:
+        """Open the index in ``directory``; a new one is created with ``shards`` shards."""
         directory.mkdir(parents=True, exist_ok=True)
+        count = _read_layout(directory)
+        if count is None:
+            # tantivy's meta.json at the top: an index from before shards, which is one shard.
+            count = 1 if (directory / "meta.json").exists() else max(1, shards)
+            tmp = directory / "layout.tmp.json"
+            tmp.write_bytes(orjson.dumps({"shards": count}))
+            os.replace(tmp, directory / LAYOUT)
+        paths = [directory] if count == 1 else [directory / f"shard-{i}" for i in range(count)]
         try:
-            index = tantivy.Index(_schema(), path=str(directory), reuse=True)
+            indexes = [_open_shard(path) for path in paths]
         except (OSError, ValueError) as error:
             raise QueryError(
                 f"the keyword index in {directory} cannot be opened ({error}): "
                 "run `paperscope index --rebuild`"
             ) from error
-        index.register_tokenizer("ps_text", TEXT_ANALYZER)
-        index.register_tokenizer("ps_name", NAME_ANALYZER)
-        opened = cls(directory, index)
+        opened = cls(directory, indexes)
         opened._stamp = opened._state_stamp()
         return opened
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
 
     @staticmethod
     def remove(directory: Path) -> None:
@@ -128,147 +136,70 @@ class KeywordIndex:
             return None
 
     def refresh(self) -> None:
-        """Reload the searcher when a writer (in any process) has committed since we last looked."""
+        """Reload the searchers when a writer (in any process) has committed since we last looked."""
         stamp = self._state_stamp()
-        if stamp != self._stamp:
-            try:
-                self.index.reload()
-            except ValueError:
-                return  # a writer is mid-swap: keep answering from the previous commit, retry next time
-            self._stamp = stamp
+        if stamp == self._stamp:
+            return
+        try:
+            if _read_layout(self.directory) != len(self.shards):
+                # Rebuilt with another shard count: open the new layout.
+                fresh = KeywordIndex.open(self.directory)
+                self.close()
+                self.shards, self._pool = fresh.shards, fresh._pool
+            else:
+                self.reload()
+        except (ValueError, QueryError):
+            return  # a writer is mid-swap: keep answering from the previous commit, retry next time
+        self._stamp = stamp
+
+    def reload(self) -> None:
+        """See the latest commit now (``refresh`` does when the state file has changed)."""
+        for shard in self.shards:
+            shard.reload()
 
     def num_docs(self) -> int:
-        return int(self.index.searcher().num_docs)
+        return sum(int(shard.searcher().num_docs) for shard in self.shards)
 
     # -- writing ---------------------------------------------------------------------------
     @contextlib.contextmanager
     def writer(self) -> Iterator[KeywordWriter]:
+        raws: list[tantivy.IndexWriter] = []
         try:
-            raw = self.index.writer(heap_size=WRITER_HEAP)
+            for shard in self.shards:
+                raws.append(shard.writer(heap_size=WRITER_HEAP // len(self.shards)))
         except ValueError as error:
+            for raw in raws:
+                raw.rollback()
+            del raws  # lets go of the shards' writer locks taken so far
             raise QueryError(
                 f"cannot write the keyword index in {self.directory}: {error} "
                 "(is another `paperscope index` running?)"
             ) from error
-        writer = KeywordWriter(self, raw)
+        writer = KeywordWriter(self, raws)
         try:
             yield writer
         except BaseException:
-            raw.rollback()
+            for raw in raws:
+                raw.rollback()
             raise
         finally:
-            with contextlib.suppress(Exception):
-                raw.wait_merging_threads()
-
-    # -- query building ----------------------------------------------------------------------
-    def _terms(self, field: str, tokens: Sequence[str], boost: float = 1.0) -> tantivy.Query | None:
-        if not tokens:
-            return None
-        if len(tokens) == 1:
-            query = tantivy.Query.term_query(self.schema, field, tokens[0])
-        else:
-            query = tantivy.Query.phrase_query(self.schema, field, list(tokens))
-        return query if boost == 1.0 else tantivy.Query.boost_query(query, boost)
-
-    def _text_phrase(self, text: str) -> tantivy.Query | None:
-        """A word or phrase in the title or the abstract (title matches weighted up)."""
-        tokens = TEXT_ANALYZER.analyze(text)
-        clauses = [
-            q
-            for q in (self._terms("body", tokens, BODY_BOOST), self._terms("title", tokens, TITLE_BOOST))
-            if q is not None
-        ]
-        if not clauses:
-            return None
-        return tantivy.Query.boolean_query([(Occur.Should, q) for q in clauses])
-
-    def _author(self, name: str) -> tantivy.Query | None:
-        return self._terms("authors", NAME_ANALYZER.analyze(name))
-
-    def _word_clauses(self, words: Sequence[str]) -> list[tuple[Any, tantivy.Query]]:
-        """Bare words: BM25 over title + abstract, the title again, and authors; any word may match."""
-        text = " ".join(words)
-        stems = QUERY_ANALYZER.analyze(text) or TEXT_ANALYZER.analyze(text)
-        names = NAME_ANALYZER.analyze(text)
-        clauses: list[tuple[Any, tantivy.Query]] = []
-
-        def boosted(query: tantivy.Query, boost: float) -> tantivy.Query:
-            # A boost of 1 changes no score, and leaving it out keeps the clause a plain term
-            # query, which tantivy can skip through block by block (block-max WAND).
-            return query if boost == 1.0 else tantivy.Query.boost_query(query, boost)
-
-        for stem in dict.fromkeys(stems):
-            for field, boost in (("body", BODY_BOOST), ("title", TITLE_BOOST)):
-                clauses.append((Occur.Should, boosted(tantivy.Query.term_query(self.schema, field, stem), boost)))
-        for name in dict.fromkeys(names):
-            # Stop words ("and", "the") are left out: the stop-word analyser returns nothing for them.
-            if len(name) > 2 and QUERY_ANALYZER.analyze(name):
-                term = tantivy.Query.term_query(self.schema, "authors", name)
-                clauses.append((Occur.Should, boosted(term, AUTHOR_BOOST)))
-        return clauses
-
-    def _filters(self, flt: MetaFilter) -> list[tantivy.Query]:
-        out: list[tantivy.Query] = []
-        if flt.since or flt.until:
-            out.append(
-                tantivy.Query.range_query(
-                    self.schema,
-                    "published",
-                    tantivy.FieldType.Integer,
-                    flt.since or 1,
-                    flt.until or None,
-                )
-            )
-        if flt.min_upvotes:
-            out.append(
-                tantivy.Query.range_query(
-                    self.schema, "upvotes", tantivy.FieldType.Integer, int(flt.min_upvotes), None
-                )
-            )
-        if flt.categories:
-            cats = [tantivy.Query.term_query(self.schema, "cats", c) for c in flt.categories]
-            out.append(tantivy.Query.boolean_query([(Occur.Should, q) for q in cats]))
-        # Filters select; they must not add to the score (that would skew fusion).
-        return [tantivy.Query.const_score_query(q, 0.0) for q in out]
-
-    def _constraints(self, parsed: ParsedQuery) -> list[tuple[Any, tantivy.Query]]:
-        clauses: list[tuple[Any, tantivy.Query]] = []
-        for phrase in parsed.phrases:
-            query = self._text_phrase(phrase)
-            if query is not None:
-                clauses.append((Occur.Must, query))
-        for author in parsed.authors:
-            query = self._author(author)
-            if query is not None:
-                clauses.append((Occur.Must, query))
-        for excluded in parsed.excluded:
-            query = self._text_phrase(excluded)
-            if query is not None:
-                clauses.append((Occur.MustNot, query))
-        return clauses
-
-    def build_query(self, parsed: ParsedQuery, flt: MetaFilter | None = None) -> tuple[tantivy.Query, bool]:
-        """The query for ``parsed`` and ``flt``, and whether it scores by text at all."""
-        clauses = self._constraints(parsed)
-        word_clauses = self._word_clauses(parsed.words) if parsed.words else []
-        filters = self._filters(flt or MetaFilter())
-        if word_clauses and not clauses and not filters:
-            # Words alone: the disjunction itself, not nested in a one-clause conjunction (same
-            # scores), so that tantivy's top-k pruning applies: ~25% off p95 at 1M papers.
-            return tantivy.Query.boolean_query(word_clauses), True
-        words = tantivy.Query.boolean_query(word_clauses) if word_clauses else None
-        scored = words is not None or any(o == Occur.Must for o, _ in clauses)
-        if words is not None:
-            clauses.append((Occur.Must, words))
-        clauses.extend((Occur.Must, q) for q in filters)
-        if not any(o == Occur.Must for o, _ in clauses):
-            clauses.append((Occur.Must, tantivy.Query.all_query()))
-        return tantivy.Query.boolean_query(clauses), scored
+            for raw in raws:
+                with contextlib.suppress(Exception):
+                    raw.wait_merging_threads()
 
     # -- searching -------------------------------------------------------------------------
-    def _ids(self, searcher: tantivy.Searcher, hits: list[tuple[Any, Any]]) -> np.ndarray:
-        values = searcher.fast_field_values("id", [address for _, address in hits])
-        return np.asarray(values, dtype=np.int64)
+    def build_query(self, parsed: ParsedQuery, flt: MetaFilter | None = None) -> tuple[tantivy.Query, bool]:
+        """The query for ``parsed`` and ``flt``, and whether it scores by text at all."""
+        return self.queries.build(parsed, flt)
+
+    def _each_shard(self, work: Callable[[tantivy.Searcher], T]) -> list[T]:
+        """``work`` on every shard's searcher, in parallel; results in shard order."""
+        searchers = [shard.searcher() for shard in self.shards]
+        if self._pool is None:
+            return [work(searchers[0])]
+        others = [self._pool.submit(work, searcher) for searcher in searchers[1:]]
+        first = work(searchers[0])
+        return [first, *(future.result() for future in others)]
 
     def search(
         self,
@@ -287,71 +218,87 @@ class KeywordIndex:
         costs most for the commonest words of a large index.  Fusion needs only the top hits.
         """
         query, scored = self.build_query(parsed, flt)
-        searcher = self.index.searcher()
         if order == "relevance" and not scored:
             order = "date"  # nothing to rank by: newest first
-        if order == "relevance":
-            result = searcher.search(query, limit=max(limit, 1), count=count, offset=offset)
-            ids = self._ids(searcher, result.hits)
-            scores = np.asarray([score for score, _ in result.hits], dtype=np.float32)
-            return Hits(ids[:limit], scores[:limit]), _count(result)
-        field = "published" if order == "date" else "upvotes"
-        result = searcher.search(
-            query,
-            limit=max(limit, 1),
-            count=count,
-            offset=offset,
-            order_by_field=field,
-            order=tantivy.Order.Desc,
-        )
-        ids = self._ids(searcher, result.hits)[:limit]
-        scores = self.scores(query, ids) if scored else np.zeros(len(ids), np.float32)
-        return Hits(ids, scores), _count(result)
+        field = None if order == "relevance" else ("published" if order == "date" else "upvotes")
+        # Each shard gives its best offset+limit; the page is cut from them merged.
+        depth = max(offset + limit, 1)
 
-    def _restricted(self, query: tantivy.Query, ids: np.ndarray) -> tuple[tantivy.Searcher, Any]:
-        restrict = tantivy.Query.term_set_query(self.schema, "id", [int(i) for i in ids])
-        both = tantivy.Query.boolean_query([(Occur.Must, query), (Occur.Must, restrict)])
-        searcher = self.index.searcher()
-        return searcher, searcher.search(both, limit=max(len(ids), 1), count=False)
+        def run(searcher: tantivy.Searcher) -> tuple[np.ndarray, np.ndarray, int]:
+            if field is None:
+                result = searcher.search(query, limit=depth, count=count)
+            else:
+                result = searcher.search(
+                    query, limit=depth, count=count, order_by_field=field, order=tantivy.Order.Desc
+                )
+            keys = np.asarray([key for key, _ in result.hits], dtype=np.float64)
+            return keys, _ids(searcher, result.hits), _count(result)
+
+        parts = self._each_shard(run)
+        keys = np.concatenate([k for k, _, _ in parts])
+        ids = np.concatenate([i for _, i, _ in parts])
+        # Stable: equal keys keep shard order, then each shard's own order, so pages never overlap.
+        best = np.argsort(-keys, kind="stable")[offset : offset + limit]
+        ids = ids[best]
+        if field is None:
+            scores = keys[best].astype(np.float32)
+        else:
+            scores = self.scores(query, ids) if scored else np.zeros(len(ids), np.float32)
+        return Hits(ids, scores), sum(n for _, _, n in parts)
+
+    def _restricted_ids(self, query: tantivy.Query, ids: np.ndarray) -> dict[int, float]:
+        """Which of ``ids`` match ``query``, with their scores."""
+        both = tantivy.Query.boolean_query(
+            [(tantivy.Occur.Must, query), (tantivy.Occur.Must, self.queries.id_set(ids.tolist()))]
+        )
+
+        def run(searcher: tantivy.Searcher) -> dict[int, float]:
+            result = searcher.search(both, limit=max(len(ids), 1), count=False)
+            return dict(zip(_ids(searcher, result.hits).tolist(), (s for s, _ in result.hits), strict=True))
+
+        found: dict[int, float] = {}
+        for part in self._each_shard(run):
+            found.update(part)
+        return found
 
     def scores(self, query: tantivy.Query, ids: np.ndarray) -> np.ndarray:
         """BM25 scores of ``query`` for the given documents (0 where it does not match)."""
         if len(ids) == 0:
             return np.zeros(0, dtype=np.float32)
-        searcher, result = self._restricted(query, ids)
-        found = dict(zip(self._ids(searcher, result.hits).tolist(), (s for s, _ in result.hits), strict=True))
+        found = self._restricted_ids(query, ids)
         return np.asarray([found.get(int(i), 0.0) for i in ids], dtype=np.float32)
 
     def satisfying(self, parsed: ParsedQuery, ids: np.ndarray) -> np.ndarray:
         """The subset of ``ids`` (order kept) that meet the query's phrases, authors and exclusions."""
-        clauses = self._constraints(parsed)
-        if not clauses or len(ids) == 0:
+        query = self.queries.constraint_query(parsed)
+        if query is None or len(ids) == 0:
             return ids
-        if not any(o == Occur.Must for o, _ in clauses):
-            clauses.append((Occur.Must, tantivy.Query.all_query()))
-        searcher, result = self._restricted(tantivy.Query.boolean_query(clauses), ids)
-        keep = set(self._ids(searcher, result.hits).tolist())
+        keep = self._restricted_ids(query, ids)
         return np.asarray([i for i in ids.tolist() if i in keep], dtype=np.int64)
 
     def stems(self, parsed: ParsedQuery) -> set[str]:
         """The analysed forms of the query's words and phrases, for highlighting."""
-        # Stop words are not marked (every "the" lit up helps nobody) unless they are all there is.
-        return set(QUERY_ANALYZER.analyze(parsed.text) or TEXT_ANALYZER.analyze(parsed.text))
+        return query_stems(parsed)
 
 
 class KeywordWriter:
-    """Adds, replaces and deletes documents; ``commit(seq)`` makes them visible and records ``seq``."""
+    """Adds, replaces and deletes documents (each in its paper's shard); ``commit(seq)`` makes
+    them visible and records ``seq``."""
 
-    def __init__(self, index: KeywordIndex, raw: tantivy.IndexWriter) -> None:
+    def __init__(self, index: KeywordIndex, raws: list[tantivy.IndexWriter]) -> None:
         self.index = index
-        self.raw = raw
+        self.raws = raws
+
+    def _shard(self, paper_id: int) -> tantivy.IndexWriter:
+        return self.raws[paper_id % len(self.raws)]
 
     def put(self, papers: Iterable[Paper]) -> int:
         count = 0
         for paper in papers:
+            raw = self._shard(paper.id)
             # Replace, never duplicate: delete by id first (a no-op for a new paper).
-            self.raw.delete_documents_by_term("id", paper.id)
-            self.raw.add_document(_document(paper))
+            raw.delete_documents_by_term("id", paper.id)
+            raw.add_document(_document(paper))
             count += 1
         return count
 
@@ -359,19 +306,35 @@ class KeywordWriter:
         """Add papers known not to be in the index (a rebuild): skips the delete."""
         count = 0
         for paper in papers:
-            self.raw.add_document(_document(paper))
+            self._shard(paper.id).add_document(_document(paper))
             count += 1
         return count
 
     def delete(self, ids: Iterable[int]) -> None:
         for paper_id in ids:
-            self.raw.delete_documents_by_term("id", int(paper_id))
+            self._shard(int(paper_id)).delete_documents_by_term("id", int(paper_id))
+
+    def delete_all(self) -> None:
+        for raw in self.raws:
+            raw.delete_all_documents()
+
+    def flush(self) -> None:
+        """Commit what was written so far without recording a seq (progress of a rebuild)."""
+        for raw in self.raws:
+            raw.commit()
 
     def commit(self, seq: int) -> None:
-        self.raw.commit()
+        # Shards first, the seq last: a crash in between replays the changes since the old seq,
+        # and replacing a document twice is harmless.
+        self.flush()
         tmp = self.index.directory / "state.tmp.json"
         tmp.write_bytes(orjson.dumps({"seq": seq}))
         os.replace(tmp, self.index.state_path)
+
+
+def _ids(searcher: tantivy.Searcher, hits: Sequence[tuple[Any, Any]]) -> np.ndarray:
+    values = searcher.fast_field_values("id", [address for _, address in hits])
+    return np.asarray(values, dtype=np.int64)
 
 
 def _count(result: Any) -> int:

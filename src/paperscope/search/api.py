@@ -186,6 +186,8 @@ class Searcher:
         with self._lock:
             if self._semantic is not None:
                 self._semantic.close()
+            if self._keyword is not None:
+                self._keyword.close()
             self._semantic = self._keyword = self._meta = None
         self._embedding.shutdown(wait=False)
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import functools
 import html
 import re
+import unicodedata
 
-from ..index.keyword import TEXT_ANALYZER
+from ..index.keyword_query import TEXT_ANALYZER
 
 SNIPPET_CHARS = 320
 
@@ -24,14 +25,51 @@ def _stem(word: str) -> str:
     return stems[0] if stems else ""
 
 
-@functools.lru_cache(maxsize=256)
-def _candidates(stems: frozenset[str]) -> re.Pattern[str] | None:
-    # Stemming keeps a word's first letters, so only words starting like a stem are analysed:
-    # a regex finds them in C, and a page of snippets costs well under a millisecond.
-    prefixes = sorted({re.escape(s[:2]) for s in stems if s})
-    if not prefixes:
-        return None
-    return re.compile(rf"(?<![^\W_])(?:{'|'.join(prefixes)})[^\W_]*", re.IGNORECASE)
+def _fold_table() -> dict[int, str]:
+    """Accented Latin letters to their one-letter ASCII base ("é" -> "e"): same length, so
+    positions found in the folded text are positions in the original."""
+    table: dict[int, str] = {}
+    for code in range(0xC0, 0x250):
+        base = unicodedata.normalize("NFKD", chr(code))
+        if len(base) > 1 and base[0].isascii() and all(unicodedata.combining(c) for c in base[1:]):
+            table[code] = base[0]
+    return table
+
+
+_FOLD = _fold_table()
+
+
+def _prefix(stem: str) -> str:
+    # A stemmer rewrites at most the last two letters of what it keeps ("studies" -> "studi",
+    # "dying" -> "die"), so a word stemming to ``stem`` starts with all but its last two letters
+    # (never fewer than two).  Longer prefixes mean fewer words to analyse: a page of snippets
+    # took ~0.9 ms at 1M papers with two-letter prefixes, ~0.3 ms with these.
+    return stem[: max(2, len(stem) - 2)]
+
+
+_WORD_END = re.compile(r"[^\W_]*")
+
+
+def _matches(text: str, stems: set[str]) -> list[tuple[int, int]]:
+    """Where the words of ``text`` that analyse to one of ``stems`` are, in order."""
+    # str.find over the lower-cased, accent-folded text runs in C; only words starting with a
+    # stem's prefix are analysed.  (A regex alternation of the prefixes took 1.5x as long.)
+    folded = (text if text.isascii() else text.translate(_FOLD)).lower()
+    if len(folded) != len(text):  # a letter whose lower case is longer ("İ"): no positions to share
+        folded = text
+    found: set[int] = set()
+    for prefix in {_prefix(s) for s in stems if s}:
+        at = folded.find(prefix)
+        while at >= 0:
+            if at == 0 or not folded[at - 1].isalnum():
+                found.add(at)
+            at = folded.find(prefix, at + 1)
+    hits = []
+    for at in sorted(found):
+        end = _WORD_END.match(text, at + 1).end()  # type: ignore[union-attr]  # [^\W_]* always matches
+        if _stem(text[at:end]) in stems:
+            hits.append((at, end))
+    return hits
 
 
 def _window(text: str, hits: list[tuple[int, int]], size: int) -> tuple[int, int]:
@@ -61,10 +99,7 @@ def _window(text: str, hits: list[tuple[int, int]], size: int) -> tuple[int, int
 def make_snippet(text: str, stems: set[str], size: int = SNIPPET_CHARS) -> str:
     """HTML: an excerpt of ``text`` around the query terms, with matched words in ``<mark>``."""
     text = text or ""
-    pattern = _candidates(frozenset(stems))
-    hits: list[tuple[int, int]] = []
-    if pattern is not None:
-        hits = [(m.start(), m.end()) for m in pattern.finditer(text) if _stem(m.group()) in stems]
+    hits = _matches(text, stems)
     start, end = _window(text, hits, size)
     parts: list[str] = ["… " if start > 0 else ""]
     cursor = start
