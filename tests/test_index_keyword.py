@@ -284,3 +284,30 @@ def test_an_index_from_before_shards_opens_as_one_shard(store: Store, shared_dat
         assert (folder / "layout.json").exists()
     finally:
         index.close()
+
+
+@pytest.mark.parametrize("shards", [1, 2])
+def test_sorted_by_date_or_upvotes_each_paper_keeps_its_relevance_score(
+    store: Store, shared_data: Path, monkeypatch: pytest.MonkeyPatch, shards: int
+) -> None:
+    monkeypatch.setattr(keyword, "SHARD_PAPERS", 300 if shards == 2 else 10**9)
+    monkeypatch.setattr(keyword.os, "cpu_count", lambda: 4)
+    both_sources(store, shared_data)
+    assert update_keyword(store, store.settings.index_dir)["shards"] == shards
+    index = KeywordIndex.open(keyword_dir(store.settings.index_dir))
+    try:
+        parsed = parse_query('"reinforcement learning" policy')
+        relevance, total = index.search(parsed, None, 200)
+        assert 5 < total == len(relevance.ids) < 200
+        expected = dict(zip(relevance.ids.tolist(), relevance.scores.tolist(), strict=True))
+        for order in ("date", "upvotes"):
+            hits, _ = index.search(parsed, None, 200, order=order)
+            assert sorted(hits.ids.tolist()) == sorted(expected)
+            assert hits.scores.tolist() == pytest.approx([expected[i] for i in hits.ids.tolist()])
+        # satisfying() keeps exactly the given papers that have the phrase, in the order given.
+        phrase, _ = index.search(parse_query('"reinforcement learning"'), None, 200)
+        some = np.asarray([*sorted(expected)[:5], 1, 2, 3, 4, 5, 6], dtype=np.int64)
+        kept = index.satisfying(parsed, some).tolist()
+        assert kept == [i for i in some.tolist() if i in set(phrase.ids.tolist())] and len(kept) >= 5
+    finally:
+        index.close()

@@ -142,9 +142,10 @@ class KeywordIndex:
             return
         try:
             if _read_layout(self.directory) != len(self.shards):
-                # Rebuilt with another shard count: open the new layout.
+                # Rebuilt with another shard count: open the new layout.  The old thread pool is
+                # not shut down (a search in another thread may be submitting to it); its
+                # threads end when it is garbage.
                 fresh = KeywordIndex.open(self.directory)
-                self.close()
                 self.shards, self._pool = fresh.shards, fresh._pool
             else:
                 self.reload()
@@ -192,13 +193,15 @@ class KeywordIndex:
         """The query for ``parsed`` and ``flt``, and whether it scores by text at all."""
         return self.queries.build(parsed, flt)
 
-    def _each_shard(self, work: Callable[[tantivy.Searcher], T]) -> list[T]:
-        """``work`` on every shard's searcher, in parallel; results in shard order."""
-        searchers = [shard.searcher() for shard in self.shards]
-        if self._pool is None:
-            return [work(searchers[0])]
-        others = [self._pool.submit(work, searcher) for searcher in searchers[1:]]
-        first = work(searchers[0])
+    def _each_shard(self, work: Callable[[int, int, tantivy.Searcher], T]) -> list[T]:
+        """``work(shard number, shard count, its searcher)`` on every shard, in parallel;
+        results in shard order."""
+        shards, pool = self.shards, self._pool  # one layout, even if a refresh swaps it meanwhile
+        searchers = [shard.searcher() for shard in shards]
+        if pool is None:
+            return [work(0, 1, searchers[0])]
+        others = [pool.submit(work, n, len(shards), searcher) for n, searcher in enumerate(searchers) if n > 0]
+        first = work(0, len(shards), searchers[0])
         return [first, *(future.result() for future in others)]
 
     def search(
@@ -224,7 +227,7 @@ class KeywordIndex:
         # Each shard gives its best offset+limit; the page is cut from them merged.
         depth = max(offset + limit, 1)
 
-        def run(searcher: tantivy.Searcher) -> tuple[np.ndarray, np.ndarray, int]:
+        def run(_: int, __: int, searcher: tantivy.Searcher) -> tuple[np.ndarray, np.ndarray, int]:
             if field is None:
                 result = searcher.search(query, limit=depth, count=count)
             else:
@@ -248,11 +251,14 @@ class KeywordIndex:
 
     def _restricted_ids(self, query: tantivy.Query, ids: np.ndarray) -> dict[int, float]:
         """Which of ``ids`` match ``query``, with their scores."""
-        both = tantivy.Query.boolean_query(
-            [(tantivy.Occur.Must, query), (tantivy.Occur.Must, self.queries.id_set(ids.tolist()))]
-        )
 
-        def run(searcher: tantivy.Searcher) -> dict[int, float]:
+        def run(n: int, shards: int, searcher: tantivy.Searcher) -> dict[int, float]:
+            # Each shard is asked only about the papers it holds (id % shards).
+            mine = ids[ids % shards == n]
+            if len(mine) == 0:
+                return {}
+            restrict = self.queries.id_set(mine.tolist())
+            both = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, restrict)])
             result = searcher.search(both, limit=max(len(ids), 1), count=False)
             return dict(zip(_ids(searcher, result.hits).tolist(), (s for s, _ in result.hits), strict=True))
 

