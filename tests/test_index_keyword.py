@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,13 @@ def test_meta_arrays_filter_like_the_store(store: Store, shared_data: Path) -> N
     allowed = meta.allowed(MetaFilter(categories=("hep-th",)))
     assert allowed is not None
     assert allowed.tolist() == sorted(p.id for p in papers if "hep-th" in p.categories)
+    # Any of several categories, wherever in a paper's list they stand: hep-th and the commonest
+    # category listed third or later.
+    later = Counter(c for p in papers for c in p.categories[2:] if c != "hep-th").most_common(1)[0][0]
+    either = meta.allowed(MetaFilter(categories=("hep-th", later.lower())))
+    assert either is not None
+    expected_either = sorted(p.id for p in papers if {"hep-th", later} & set(p.categories))
+    assert either.tolist() == expected_either and len(expected_either) > len(allowed)
 
     allowed = meta.allowed(MetaFilter(min_upvotes=50, since=20260210))
     assert allowed is not None

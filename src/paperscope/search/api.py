@@ -263,10 +263,12 @@ class Searcher:
         needed: int,
     ) -> Hits:
         depth = max(SEMANTIC_DEPTH, needed)
+        # The embedding starts first: the allowed ids (up to ~10 ms over 1M papers with a filter)
+        # and the keyword search then run while it does.
+        embedding = self._embedding.submit(semantic.embed_query, parsed.text)
         allowed = meta.allowed(flt)
         if allowed is not None and allowed.shape[0] == 0:
             return Hits.empty()
-        embedding = self._embedding.submit(semantic.embed_query, parsed.text)
         kw = None
         if mode != "semantic":
             kw, _ = keyword.search(parsed, flt, max(FUSION_DEPTH, needed), 0, "relevance", count=False)
