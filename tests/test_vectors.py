@@ -88,6 +88,36 @@ def test_allowed_ids_still_give_k_results(built: tuple[Store, SemanticIndex]) ->
     assert sorted(index.search("robots", 10, few).ids.tolist()) == [5, 17]
 
 
+def test_query_embeddings_are_cached_read_only_and_evicted_oldest_first(
+    built: tuple[Store, SemanticIndex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, index = built
+    real = vectors.load_embedder(index.model)
+    embedded: list[list[str]] = []
+
+    class Counting:
+        """The real embedder, counting what it is asked to embed."""
+
+        def embed(self, texts: Sequence[str], **options: Any) -> np.ndarray:
+            embedded.append(list(texts))
+            return real.embed(texts, **options)
+
+    monkeypatch.setattr(vectors, "load_embedder", lambda name: Counting())
+    monkeypatch.setattr(vectors, "QUERY_CACHE", 2)
+    query = "protein folding in yeast, asked twice"
+    first = index.embed_query(query)
+    assert index.embed_query(query) is first and embedded == [[query]]
+    assert not first.flags.writeable
+    np.testing.assert_allclose(first, real.embed([query])[0], rtol=1e-5, atol=1e-6)
+    assert len(index.search(query, 5).ids) == 5  # a read-only vector searches like any other
+    index.embed_query("another query")
+    index.embed_query(query)  # used again: now the most recent of the two kept
+    index.embed_query("a third query")  # pushes out "another query", not the first
+    assert index.embed_query(query) is first
+    index.embed_query("another query")
+    assert embedded == [[query], ["another query"], ["a third query"], ["another query"]]
+
+
 def resampled(real: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
     """Realistic-looking unit vectors: mixtures of two real abstracts' vectors plus a little noise."""
     a = real[rng.integers(0, len(real), count)]

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import fcntl
 import shutil
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,6 +45,8 @@ EXACT_SUBSET_MAX = 10_000
 FILTERED_ANN_MAX = 3_000
 # Segments kept before everything is rewritten into one (a rewrite does not change vectors).
 MAX_SEGMENTS = 8
+# Recent query embeddings kept (384 float32 each: 1.5 KiB, so 1,024 of them take 1.5 MiB).
+QUERY_CACHE = 1024
 
 
 def _top(scores: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.intp]:
@@ -65,6 +69,10 @@ class SemanticIndex:
         self.ann_threshold = ann_threshold
         self._snap: vf.Snapshot | None = None
         self._seen: tuple[int, int] | None = None  # (inode, mtime) of the manifest we loaded
+        # Query text -> embedding, most recent last.  Every page of a result list, and every
+        # reader of a popular query, would otherwise embed the same text again (5-15 ms).
+        self._queries: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
+        self._queries_lock = threading.Lock()
 
     @classmethod
     def open(cls, index_dir: Path, model: str | None = None, *, ann_threshold: int | None = None) -> SemanticIndex:
@@ -142,7 +150,19 @@ class SemanticIndex:
         return snap is not None and len(snap.lookup(np.array([paper_id], dtype=np.int64))[0]) == 1
 
     def embed_query(self, text: str) -> npt.NDArray[np.float32]:
-        return load_embedder(self.model).embed([text])[0]
+        """The query's embedding (read-only), from the cache of recent queries when it is there."""
+        with self._queries_lock:
+            cached = self._queries.get(text)
+            if cached is not None:
+                self._queries.move_to_end(text)
+                return cached
+        vector = load_embedder(self.model).embed([text])[0]
+        vector.flags.writeable = False  # shared by every caller that asks for this text
+        with self._queries_lock:
+            self._queries[text] = vector
+            while len(self._queries) > QUERY_CACHE:
+                self._queries.popitem(last=False)
+        return vector
 
     def search(self, query: str, k: int, allowed: npt.NDArray[np.int64] | None = None, *,
                at_least: int | None = None, vector: npt.NDArray[np.float32] | None = None) -> Hits:
