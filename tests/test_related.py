@@ -23,7 +23,7 @@ def test_related_command(home: Path, shared_data: Path) -> None:
                                   f"https://arxiv.org/abs/{target.arxiv_id}v2", "--limit", "4", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["paper"]["id"] == target.arxiv_id
+    assert data["paper"]["id"] == target.arxiv_id and data["how"] == "semantic"
     related = data["related"]
     assert len(related) == 4
     ids = [r["id"] for r in related]

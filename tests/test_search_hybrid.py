@@ -117,13 +117,40 @@ def test_hybrid_sort_by_date(searcher: Searcher) -> None:
 def test_related_papers(searcher: Searcher, library: Store) -> None:
     paper = library.get_paper("0704.0100")
     assert paper is not None
-    related = searcher.related("arXiv:0704.0100v1", 5)
-    assert len(related) == 5
+    found = searcher.related("arXiv:0704.0100v1", 5)
+    related = found.papers
+    assert found.how == "semantic" and found.note is None and len(related) == 5
     assert paper.id not in [p.id for p, _ in related]
     scores = [s for _, s in related]
     assert scores == sorted(scores, reverse=True)
     with pytest.raises(QueryError, match="no paper"):
         searcher.related("9999.99999", 5)
+
+
+def test_related_papers_of_a_paper_not_embedded_yet_come_from_its_title(home: Path, shared_data: Path) -> None:
+    from paperscope.index.build import update_keyword
+    from semantic_helpers import daily_records
+
+    records = daily_records(shared_data)[:30]
+    with Store.open(str(home)) as store:
+        store.write_records(records)
+        update_indexes(store)
+        # Keyword indexing takes seconds, embedding much longer: a new paper is searchable by
+        # keyword before it has a vector.
+        source = records[4]
+        fresh = PaperRecord(source="submit", origin="test", local_id="local-new", title=source.title + " revisited")
+        store.write_records([fresh])
+        update_keyword(store, store.settings.index_dir)
+        searcher = Searcher(store)
+        try:
+            found = searcher.related("local-new", 3)
+            assert found.how == "keyword" and "no embedding" in (found.note or "")
+            keys = [p.key for p, _ in found.papers]
+            assert keys[0] == source.arxiv_id and "local-new" not in keys and len(keys) == 3
+            embedded = searcher.related(str(source.arxiv_id), 3)
+            assert embedded.how == "semantic" and len(embedded.papers) == 3
+        finally:
+            searcher.close()
 
 
 def test_incremental_update_of_both_indexes(library: Store, searcher: Searcher) -> None:

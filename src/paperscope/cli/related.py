@@ -1,4 +1,4 @@
-"""``paperscope related``: the papers nearest to one paper by embedding."""
+"""``paperscope related``: the papers nearest to one paper by embedding (see ``Searcher.related``)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import click
 
 from ..errors import QueryError
 from ..index.vectors import SemanticIndex
+from ..search.api import MAX_LIMIT, Searcher
 from .common import AppContext, echo_json, json_option, pass_app
 
 
 @click.command()
 @click.argument("paper")
-@click.option("--limit", "-n", default=10, show_default=True, type=click.IntRange(1, 1000),
+@click.option("--limit", "-n", default=10, show_default=True, type=click.IntRange(1, MAX_LIMIT),
               help="How many related papers.")
 @json_option
 @pass_app
@@ -30,16 +31,19 @@ def related(app: AppContext, paper: str, limit: int, as_json: bool) -> None:
         if not index.has(found.id):
             # Cheap when little changed; the first time this is the whole embedding pass.
             index.update(store, progress=app.show_progress())
-        if not index.has(found.id):
-            raise QueryError(f"paper {found.key} has no embedding; run `paperscope index`")
-        hits = index.related(found.id, limit)
     finally:
         index.close()
-    papers = store.get_papers(hits.ids.tolist())
-    scores = dict(zip(hits.ids.tolist(), hits.scores.tolist(), strict=True))
+    searcher = Searcher(store)
+    try:
+        result = searcher.related(found.key, limit)
+    finally:
+        searcher.close()
+    papers = [p for p, _ in result.papers]
+    scores = {p.id: score for p, score in result.papers}
     if as_json:
         echo_json({
             "paper": {"id": found.key, "title": found.title},
+            "how": result.how,
             "related": [
                 {"id": p.key, "arxiv_id": p.arxiv_id, "title": p.title, "authors": p.authors,
                  "published": p.published, "score": round(scores[p.id], 4), "url": p.abs_url}
@@ -48,6 +52,8 @@ def related(app: AppContext, paper: str, limit: int, as_json: bool) -> None:
         })
         return
     click.echo(f"related to {found.key}: {found.title}")
+    if result.how != "semantic":
+        click.echo(f"(by the words of its title: {result.note})", err=True)
     for rank, p in enumerate(papers, 1):
         authors = ", ".join(p.authors[:3]) + (" et al." if len(p.authors) > 3 else "")
         click.echo(f"{rank:3}. [{scores[p.id]:.3f}] {p.title}")

@@ -297,25 +297,44 @@ class Searcher:
         ]
 
     # -- related papers -----------------------------------------------------------------------
-    def related(self, key: str, limit: int = 10) -> list[tuple[Paper, float]]:
-        """Papers nearest to ``key`` (any id spelling), best first, the paper itself excluded."""
+    def related(self, key: str, limit: int = 10) -> RelatedPapers:
+        """Papers nearest to ``key`` (any id spelling), best first, the paper itself excluded.
+
+        By embedding when the paper has one; otherwise (no semantic index, or the paper not
+        embedded yet: keyword indexing takes seconds, embedding much longer) by its title as a
+        keyword query, so that a new paper's page still shows related papers."""
         if not 1 <= limit <= MAX_LIMIT:
             raise QueryError(f"limit {limit} must be between 1 and {MAX_LIMIT}")
         paper = self.store.get_paper(key)
         if paper is None:
             raise QueryError(f"no paper {key!r} in this library: check the id or ingest it first")
         semantic = self._semantic_index()
+        note = f"semantic search unavailable ({self._semantic_error})"
         if semantic is not None:
-            hits = semantic.related(paper.id, limit)
-        else:
-            # Without vectors, the title's words as a keyword query are the next best thing.
-            keyword, _ = self._indexes()
-            found, _ = keyword.search(parse_query(paper.title), None, limit + 1)
-            keep = found.ids != paper.id
-            hits = Hits(found.ids[keep][:limit], found.scores[keep][:limit])
+            try:
+                hits = semantic.related(paper.id, limit)
+                return RelatedPapers(self._scored_papers(hits, paper.id), "semantic")
+            except PaperscopeError as error:
+                note = str(error)
+        keyword, _ = self._indexes()
+        # The title is text, not query syntax: its words only (no phrases, operators or ids).
+        title = ParsedQuery(raw=paper.title, words=paper.title.split())
+        found, _ = keyword.search(title, None, limit + 1, count=False)
+        return RelatedPapers(self._scored_papers(found, paper.id)[:limit], "keyword", note)
+
+    def _scored_papers(self, hits: Hits, leave_out: int) -> list[tuple[Paper, float]]:
         papers = {p.id: p for p in self.store.get_papers(hits.ids.tolist())}
         return [
             (papers[int(i)], float(s))
             for i, s in zip(hits.ids.tolist(), hits.scores.tolist(), strict=True)
-            if int(i) in papers and int(i) != paper.id
+            if int(i) in papers and int(i) != leave_out
         ]
+
+
+@dataclass(slots=True)
+class RelatedPapers:
+    """Papers related to one paper, best first, and how they were found."""
+
+    papers: list[tuple[Paper, float]]
+    how: str  # "semantic" (nearest by embedding) or "keyword" (the paper's title as a query)
+    note: str | None = None  # why not by embedding

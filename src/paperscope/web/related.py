@@ -1,10 +1,8 @@
 """Related papers for the paper page and ``/api/papers/{id}/related``, whatever indexes exist.
 
-``Searcher.related`` answers from the semantic index; when that has no vectors yet (the
-keyword index is built in seconds, embeddings take much longer) it raises a QueryError
-rather than falling back.  The web layer then asks the keyword index with the paper's title,
-so the page and the API still answer while only the keyword index exists; only when there
-is no index at all does the API say 503 (and the page shows a one-line note).
+``Searcher.related`` answers from the semantic index, or from the keyword index with the
+paper's title while the paper has no embedding yet; only when there is no index at all does
+the API say 503 (and the page shows a one-line note).
 """
 
 from __future__ import annotations
@@ -41,16 +39,8 @@ def _find(state: WebState, paper: Paper, limit: int) -> Related:
     except (PaperscopeError, ImportError) as error:
         return Related(unavailable=f"{NO_INDEX} ({error})")
     try:
-        return Related(searcher.related(paper.key, limit), "semantic")
+        found = searcher.related(paper.key, limit)
     except (PaperscopeError, ImportError) as error:
-        semantic_error = str(error)
-    from ..search.api import SearchRequest
-
-    request = SearchRequest(query=paper.title, mode="keyword", limit=min(limit + 1, 100))
-    try:
-        response = searcher.search(request)
-    except (PaperscopeError, ImportError) as error:
-        log.info("no related papers for %s: %s; %s", paper.key, semantic_error, error)
+        log.info("no related papers for %s: %s", paper.key, error)
         return Related(unavailable=NO_INDEX)
-    found = [(r.paper, r.score) for r in response.results if r.paper.id != paper.id]
-    return Related(found[:limit], "keyword")
+    return Related(found.papers, found.how)
