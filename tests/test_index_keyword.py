@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import pytest
 import tantivy
 
+from paperscope.errors import QueryError
 from paperscope.index import keyword
 from paperscope.index.build import keyword_dir, meta_dir, update_keyword
 from paperscope.index.keyword import KeywordIndex
@@ -319,3 +321,44 @@ def test_sorted_by_date_or_upvotes_each_paper_keeps_its_relevance_score(
         assert kept == [i for i in some.tolist() if i in set(phrase.ids.tolist())] and len(kept) >= 5
     finally:
         index.close()
+
+
+def test_shards_asked_for_rebuild_the_keyword_index_only_when_the_count_differs(
+    store: Store, shared_data: Path
+) -> None:
+    both_sources(store, shared_data)
+    index_dir = store.settings.index_dir
+    assert update_keyword(store, index_dir)["shards"] == 1  # 883 papers: one shard by size
+    resharded = update_keyword(store, index_dir, shards=3)
+    assert (resharded["mode"], resharded["shards"], resharded["documents"]) == ("rebuild", 3, 883)
+    assert KeywordIndex.shards_in(keyword_dir(index_dir)) == 3
+    same = update_keyword(store, index_dir, shards=3)
+    assert (same["mode"], same["indexed"], same["shards"]) == ("incremental", 0, 3)
+    assert update_keyword(store, index_dir)["shards"] == 3  # kept by incremental updates
+    with pytest.raises(QueryError, match="between 1 and"):
+        update_keyword(store, index_dir, shards=keyword.MAX_SHARDS + 1)
+    index = KeywordIndex.open(keyword_dir(index_dir))
+    try:
+        assert [shard.searcher().num_docs > 250 for shard in index.shards] == [True, True, True]
+        assert search(index, "diphoton")[0][:1] == [store.resolve_key("0704.0001")]
+    finally:
+        index.close()
+
+
+def test_index_command_takes_a_shard_count(home: Path, shared_data: Path) -> None:
+    from click.testing import CliRunner
+
+    from paperscope.cli import main
+    from semantic_helpers import daily_records
+
+    with Store.open(str(home)) as store:
+        store.write_records(daily_records(shared_data)[:30])
+    runner = CliRunner()
+    result = runner.invoke(main, ["--home", str(home), "--quiet", "index", "--shards", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    counts = orjson.loads(result.output)
+    assert (counts["keyword"]["shards"], counts["keyword"]["documents"], counts["semantic"]["embedded"]) == (2, 30, 30)
+    again = runner.invoke(main, ["--home", str(home), "index"])
+    assert again.exit_code == 0 and "30 documents in 2 shard(s)" in again.output, again.output
+    wrong = runner.invoke(main, ["--home", str(home), "index", "--shards", "0"])
+    assert wrong.exit_code == 2 and "--shards" in wrong.output

@@ -87,20 +87,22 @@ def search(
 
 @click.command()
 @click.option("--rebuild", is_flag=True, help="Rebuild every index from the store instead of updating.")
+@click.option("--shards", type=click.IntRange(1),
+              help="Rebuild the keyword index with this many shards if it has another count.")
 @json_option
 @pass_app
-def index(app: AppContext, rebuild: bool, as_json: bool) -> None:
+def index(app: AppContext, rebuild: bool, shards: int | None, as_json: bool) -> None:
     """Bring the search indexes up to date with the store (only papers changed since the last run)."""
     from ..index.build import update_indexes
 
-    result = update_indexes(app.store, rebuild=rebuild, progress=app.show_progress())
+    result = update_indexes(app.store, rebuild=rebuild, progress=app.show_progress(), shards=shards)
     if as_json:
         echo_json(result)
         return
     kw = result["keyword"]
     click.echo(
         f"keyword ({kw['mode']}): {kw['indexed']} indexed, {kw['removed']} removed, "
-        f"{kw['documents']} documents, {kw['seconds']:.1f} s"
+        f"{kw['documents']} documents in {kw['shards']} shard(s), {kw['seconds']:.1f} s"
     )
     if "semantic" in result:
         parts = ", ".join(f"{k} {v}" for k, v in result["semantic"].items())

@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from ..errors import QueryError
 from ..store import Paper, Store
-from .keyword import KeywordIndex, KeywordWriter, shard_count
+from .keyword import MAX_SHARDS, KeywordIndex, KeywordWriter, shard_count
 from .meta import MetaIndex
 
 BATCH = 2000
@@ -92,14 +92,23 @@ def _changed_batches(store: Store, seq: int) -> Iterator[tuple[list[int], int]]:
 
 
 def update_keyword(
-    store: Store, index_dir: Path, *, rebuild: bool = False, progress: bool = False
+    store: Store, index_dir: Path, *, rebuild: bool = False, progress: bool = False, shards: int | None = None
 ) -> dict[str, Any]:
-    """Update the keyword and metadata indexes together (they index the same papers)."""
+    """Update the keyword and metadata indexes together (they index the same papers).
+
+    ``shards`` rebuilds the keyword index with that many shards when it has another count;
+    by default a build from scratch picks the count from the number of papers (:func:`shard_count`).
+    """
+    if shards is not None and not 1 <= shards <= MAX_SHARDS:
+        raise QueryError(f"shards {shards} must be between 1 and {MAX_SHARDS}")
     started = time.perf_counter()
     meta = MetaIndex.open(meta_dir(index_dir), writable=True)
     directory = keyword_dir(index_dir)
     fresh = rebuild or not KeywordIndex.exists(directory) or not meta.state_path.exists()
-    shards = shard_count(store.count_papers()) if fresh else 1
+    if shards is not None and KeywordIndex.shards_in(directory) != shards:
+        fresh = True
+    if shards is None:
+        shards = shard_count(store.count_papers()) if fresh else 1
     try:
         keyword = KeywordIndex.open(directory, shards=shards)
     except QueryError:
@@ -201,7 +210,7 @@ def _incremental(
 
 
 def update_indexes(
-    store: Store, *, rebuild: bool = False, progress: bool = False, semantic: bool = True
+    store: Store, *, rebuild: bool = False, progress: bool = False, semantic: bool = True, shards: int | None = None
 ) -> dict[str, Any]:
     """Update every index; returns counts per index (what ``paperscope index --json`` prints).
 
@@ -209,7 +218,8 @@ def update_indexes(
     """
     index_dir = store.settings.index_dir
     with update_lock(index_dir):
-        result: dict[str, Any] = {"keyword": update_keyword(store, index_dir, rebuild=rebuild, progress=progress)}
+        keyword = update_keyword(store, index_dir, rebuild=rebuild, progress=progress, shards=shards)
+        result: dict[str, Any] = {"keyword": keyword}
     if semantic:  # under the semantic index's own lock
         result["semantic"] = update_semantic(store, index_dir, rebuild=rebuild, progress=progress)
     return result

@@ -86,14 +86,21 @@ class KeywordIndex:
     def exists(directory: Path) -> bool:
         return (directory / "state.json").exists()
 
+    @staticmethod
+    def shards_in(directory: Path) -> int | None:
+        """How many shards the index in ``directory`` has (None when there is none)."""
+        count = _read_layout(directory)
+        if count is None and (directory / "meta.json").exists():
+            return 1  # from before shards
+        return count
+
     @classmethod
     def open(cls, directory: Path, *, shards: int = 1) -> KeywordIndex:
         """Open the index in ``directory``; a new one is created with ``shards`` shards."""
         directory.mkdir(parents=True, exist_ok=True)
-        count = _read_layout(directory)
-        if count is None:
-            # tantivy's meta.json at the top: an index from before shards, which is one shard.
-            count = 1 if (directory / "meta.json").exists() else max(1, shards)
+        count = KeywordIndex.shards_in(directory)
+        if count is None or _read_layout(directory) is None:
+            count = count or max(1, shards)
             tmp = directory / "layout.tmp.json"
             tmp.write_bytes(orjson.dumps({"shards": count}))
             os.replace(tmp, directory / LAYOUT)
