@@ -98,9 +98,10 @@ class KeywordIndex:
     def open(cls, directory: Path, *, shards: int = 1) -> KeywordIndex:
         """Open the index in ``directory``; a new one is created with ``shards`` shards."""
         directory.mkdir(parents=True, exist_ok=True)
-        count = KeywordIndex.shards_in(directory)
-        if count is None or _read_layout(directory) is None:
-            count = count or max(1, shards)
+        count = _read_layout(directory)
+        if count is None:
+            # No layout yet: a new index, or one from before shards (1, from shards_in).
+            count = KeywordIndex.shards_in(directory) or max(1, shards)
             tmp = directory / "layout.tmp.json"
             tmp.write_bytes(orjson.dumps({"shards": count}))
             os.replace(tmp, directory / LAYOUT)
