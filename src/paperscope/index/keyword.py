@@ -7,11 +7,11 @@ tantivy was picked by measurement: on 1M synthetic documents it answered 3-term 
 **Shards.**  A large index is split by paper id into shards (``id % shards``), each its own
 tantivy index in ``keyword/shard-N/``, searched in parallel and merged by score: tantivy
 searches one index on one core, and on this 2-core machine two half-size shards cut keyword
-p95 at 1M papers from 15.0 to 11.7 ms and p99 from 27.9 to 17.9 ms (tantivy alone, 1,000
-queries of ``bench/search.py``'s mix; ``bench/search.py --papers 1000000`` shows the end to
-end figures).  BM25 statistics (document frequencies, average length) are then each shard's
-own, as in Elasticsearch's default search: on that mix 98.7% of the top 20 were the same as
-from one index.  An index is sharded only from :data:`SHARD_PAPERS` papers per shard, so a
+p95 at 1M papers from 17.2 to 11.2 ms and p99 from 27.4 to 17.5 ms (``bench/shards.py``:
+tantivy retrieval, 1,000 queries of ``bench/search.py``'s mix; end to end, keyword p95 went
+from ~22 to ~15 ms).  BM25 statistics (document frequencies, average length) are then each
+shard's own, as in Elasticsearch's default search: on that mix 98.7% of the top 20 were the
+same as from one index.  An index is sharded only from :data:`SHARD_PAPERS` papers per shard, so a
 small library (and every quality figure measured on SciFact) ranks exactly as one index.
 The shard count is fixed when the index is built from scratch (``paperscope index --rebuild``
 decides it again); one shard keeps tantivy's files directly in ``keyword/``.
