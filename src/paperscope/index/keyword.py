@@ -177,9 +177,8 @@ class KeywordIndex:
             for shard in self.shards:
                 raws.append(shard.writer(heap_size=WRITER_HEAP // len(self.shards)))
         except ValueError as error:
-            for raw in raws:
-                raw.rollback()
-            del raws  # lets go of the shards' writer locks taken so far
+            while raws:  # popped, so that no name keeps a shard's writer (and its lock) alive
+                raws.pop().rollback()
             raise QueryError(
                 f"cannot write the keyword index in {self.directory}: {error} "
                 "(is another `paperscope index` running?)"
