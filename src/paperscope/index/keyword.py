@@ -266,7 +266,7 @@ class KeywordIndex:
                 return {}
             restrict = self.queries.id_set(mine.tolist())
             both = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, restrict)])
-            result = searcher.search(both, limit=max(len(ids), 1), count=False)
+            result = searcher.search(both, limit=len(mine), count=False)
             return dict(zip(_ids(searcher, result.hits).tolist(), (s for s, _ in result.hits), strict=True))
 
         found: dict[int, float] = {}
