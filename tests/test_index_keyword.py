@@ -20,7 +20,7 @@ from paperscope.ingest import Ingestor
 from paperscope.records import PaperRecord, Version
 from paperscope.search.api import Searcher, SearchRequest
 from paperscope.search.query import parse_query
-from paperscope.store import Store
+from paperscope.store import Paper, Store
 
 
 def ingest(store: Store, path: Path) -> int:
@@ -39,6 +39,25 @@ def ranked(searcher: Searcher, query: str) -> list[tuple[float, int]]:
     """(score, id) best first; equal scores may come in either order, so they are sorted by id."""
     response = searcher.search(SearchRequest(query=query, mode="keyword", limit=200))
     return sorted((-round(r.score, 4), r.paper.id) for r in response.results)
+
+
+def retitle_0704_0001(store: Store) -> Paper:
+    """Give arXiv 0704.0001 a new title ("Quokkafied ..."); returns the paper as it was."""
+    paper = store.get_paper("0704.0001")
+    assert paper is not None
+    changed = PaperRecord(
+        source="arxiv-api",
+        origin="test",
+        arxiv_id="0704.0001",
+        title="Quokkafied calculation of prompt diphoton production",
+        abstract=paper.abstract,
+        published="2007-04-02",
+        categories=["hep-ph"],
+        # A newer version than the snapshot knows, so this record takes over.
+        versions=[Version("v9", "2008-01-01T00:00:00Z")],
+    )
+    store.write_records([changed])
+    return paper
 
 
 def test_incremental_update_processes_only_changes(store: Store, shared_data: Path) -> None:
@@ -63,23 +82,7 @@ def test_incremental_update_processes_only_changes(store: Store, shared_data: Pa
         assert store.get_paper("0704.0001").id in found  # type: ignore[union-attr]
 
         # A changed paper is replaced, not duplicated.
-        paper = store.get_paper("0704.0001")
-        assert paper is not None
-        store.write_records(
-            [
-                PaperRecord(
-                    source="arxiv-api",
-                    origin="test",
-                    arxiv_id="0704.0001",
-                    title="Quokkafied calculation of prompt diphoton production",
-                    abstract=paper.abstract,
-                    published="2007-04-02",
-                    categories=["hep-ph"],
-                    # A newer version than the snapshot knows, so this record takes over.
-                    versions=[Version("v9", "2008-01-01T00:00:00Z")],
-                )
-            ]
-        )
+        paper = retitle_0704_0001(store)
         third = update_keyword(store, index_dir)
         assert (third["indexed"], third["documents"]) == (1, 883)
         assert keyword_ids(searcher, "quokkafied") == [paper.id]
@@ -234,18 +237,7 @@ def search_shard(shard: Any) -> list[int]:
 def test_a_changed_paper_is_replaced_in_its_shard(store: Store, shared_data: Path, two_shards: None) -> None:
     both_sources(store, shared_data)
     update_keyword(store, store.settings.index_dir)
-    paper = store.get_paper("0704.0001")
-    assert paper is not None
-    changed = PaperRecord(
-        source="arxiv-api",
-        origin="test",
-        arxiv_id="0704.0001",
-        title="Quokkafied calculation of prompt diphoton production",
-        abstract=paper.abstract,
-        published="2007-04-02",
-        versions=[Version("v9", "2008-01-01T00:00:00Z")],
-    )
-    store.write_records([changed])
+    paper = retitle_0704_0001(store)
     again = update_keyword(store, store.settings.index_dir)
     assert (again["mode"], again["indexed"], again["documents"], again["shards"]) == ("incremental", 1, 883, 2)
     index = KeywordIndex.open(keyword_dir(store.settings.index_dir))
