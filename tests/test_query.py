@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from paperscope.search.query import MAX_CLAUSES, parse_day, parse_query
+from paperscope.dates import loose_day as parse_day
+from paperscope.search.query import MAX_CLAUSES, parse_query
 
 
 def test_words_phrases_and_exclusions() -> None:

@@ -296,3 +296,17 @@ def test_get_never_changes_data(web_client: TestClient, web_store: Store) -> Non
     assert _table_counts(web_store) == before
     assert web_store.last_change_seq() == change_seq
     assert "ps_session" in web_client.cookies  # /signout by GET did not sign out
+
+
+def test_signin_redirect_keeps_the_query_string(web_client: TestClient) -> None:
+    """``/signin?next=`` is URL-encoded: the page's own query parameters survive signing in."""
+    token = csrf_of(web_client, "/")
+    target = "/papers?date=2026-02-27&sort=upvotes"
+    answer = web_client.post(
+        f"/papers/{XSS_ID}/upvote", data={"csrf_token": token, "next": target}, follow_redirects=False
+    )
+    assert answer.status_code == 303
+    location = answer.headers["location"]
+    assert location == "/signin?next=/papers%3Fdate%3D2026-02-27%26sort%3Dupvotes"
+    form = web_client.get(location)
+    assert f'value="{target.replace("&", "&amp;")}"' in form.text

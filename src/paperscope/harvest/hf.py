@@ -6,15 +6,14 @@ from timestamps; asking day by day makes each record's ``daily_date`` the day as
 
 from __future__ import annotations
 
-import calendar
 import os
-import re
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import orjson
 from tqdm import tqdm
 
+from .. import dates
 from ..errors import NetworkError, QueryError, SourceError
 from ..ingest import Ingestor
 from ..records import PaperRecord, ParseResult
@@ -24,10 +23,6 @@ from .report import HarvestReport, reject_html
 DEFAULT_HF_URL = "https://huggingface.co"
 HF_URL_ENV = "PAPERSCOPE_HF_URL"
 HINT = f"Check --endpoint / ${HF_URL_ENV} (the Hugging Face base URL, such as {DEFAULT_HF_URL})."
-
-_WEEK = re.compile(r"^(\d{4})-W(\d{1,2})$", re.IGNORECASE)
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-
 
 def hf_url(endpoint: str | None = None) -> str:
     return (endpoint or os.environ.get(HF_URL_ENV) or DEFAULT_HF_URL).rstrip("/")
@@ -39,9 +34,9 @@ def _today() -> date:
 
 def parse_day(text: str, option: str = "--date") -> date:
     try:
-        return date.fromisoformat(text)
-    except ValueError as error:
-        raise QueryError(f"{option} {text!r} is not a date: use YYYY-MM-DD, e.g. 2026-02-27") from error
+        return dates.parse_day(text)
+    except dates.DateFormatError as error:
+        raise QueryError(f"{option} {error}") from error
 
 
 def days_of(day: str | None = None, week: str | None = None, month: str | None = None) -> list[date]:
@@ -52,24 +47,16 @@ def days_of(day: str | None = None, week: str | None = None, month: str | None =
     given = [name for name, value in (("--date", day), ("--week", week), ("--month", month)) if value]
     if len(given) != 1:
         raise QueryError("give exactly one of --date YYYY-MM-DD, --week YYYY-Www or --month YYYY-MM")
-    if day:
-        return [parse_day(day)]
-    if week:
-        match = _WEEK.match(week.strip())
-        try:
-            if not match:
-                raise ValueError(week)
-            monday = date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
-        except ValueError as error:
-            raise QueryError(f"--week {week!r} is not an ISO week: use YYYY-Www, e.g. 2026-W09") from error
-        days = [monday + timedelta(days=i) for i in range(7)]
-    else:
-        assert month is not None
-        match = _MONTH.match(month.strip())
-        if not match or not 1 <= int(match.group(2)) <= 12:
-            raise QueryError(f"--month {month!r} is not a month: use YYYY-MM, e.g. 2026-02")
-        year, number = int(match.group(1)), int(match.group(2))
-        days = [date(year, number, d) for d in range(1, calendar.monthrange(year, number)[1] + 1)]
+    try:
+        if day:
+            return [dates.parse_day(day)]
+        if week:
+            days = dates.week_days(dates.parse_week(week))
+        else:
+            assert month is not None
+            days = dates.month_days(dates.parse_month(month))
+    except dates.DateFormatError as error:
+        raise QueryError(f"{given[0]} {error}") from error
     today = _today()
     return [d for d in days if d <= today]
 

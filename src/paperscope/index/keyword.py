@@ -32,7 +32,7 @@ import orjson
 import tantivy
 
 from ..errors import QueryError
-from ..search.query import ParsedQuery
+from ..query_model import ParsedQuery
 from ..store import Paper
 from .hits import Hits
 from .keyword_query import NAME_ANALYZER, TEXT_ANALYZER, QueryBuilder, make_schema, query_stems

@@ -1,5 +1,5 @@
 """Keyword queries: the tantivy schema, its analysers, and tantivy Query objects built from a
-:class:`~paperscope.search.query.ParsedQuery`.  User text never reaches tantivy's own parser.
+:class:`~paperscope.query_model.ParsedQuery`.  User text never reaches tantivy's own parser.
 
 Ranking choices (measured with ``bench/quality.py`` on SciFact train, 809 queries, nDCG@10):
 title and abstract are indexed together as one ``body`` field, and the title once more on its
@@ -21,7 +21,7 @@ from typing import Any
 
 import tantivy
 
-from ..search.query import ParsedQuery
+from ..query_model import ParsedQuery
 from .meta import MetaFilter
 
 TITLE_BOOST = 0.2

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from ..dates import week_key
+
 FREQUENCIES = ("daily", "weekly")
 
 
@@ -16,8 +18,7 @@ def period_key(frequency: str, today: date) -> str | None:
     if frequency == "daily":
         return today.isoformat() if today.weekday() < 5 else None
     if frequency == "weekly":
-        year, week, _ = today.isocalendar()
-        return f"{year}-W{week:02d}"
+        return week_key(today)
     raise ValueError(f"unknown frequency {frequency!r}: use daily or weekly")
 
 

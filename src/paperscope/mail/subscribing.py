@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any
 
+from ..checks import is_category, is_email
 from ..errors import QueryError
 from ..store import Store
 from ..store.digests import ACTIVE, Subscription
@@ -20,10 +21,6 @@ from .render import Renderer
 from .settings import MailSettings
 from .smtp import deliver
 
-# Deliberately loose (one "@", a dot in the domain, no spaces): the confirmation mail is the
-# real check, and strict RFC 5322 validation rejects addresses that work.
-_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
-_CATEGORY = re.compile(r"^[A-Za-z][A-Za-z\-]*(\.[A-Za-z\-]+)?$")
 MAX_KEYWORDS = 300
 
 
@@ -37,7 +34,7 @@ class SubscribeOutcome:
 
 def normalize_email(email: str) -> str:
     address = parseaddr(email.strip())[1]
-    if not _EMAIL.match(address):
+    if not is_email(address):
         raise QueryError(f"{email!r} is not an email address: give one such as name@example.org")
     # Lower-cased whole: RFC 5321 lets the local part be case-sensitive, but no mainstream
     # provider treats it so, and one address must not hold two subscriptions of a kind.
@@ -50,7 +47,7 @@ def clean_filters(categories: Sequence[str], keywords: str, min_upvotes: int) ->
         for cat in re.split(r"[,\s]+", raw.strip()):
             if not cat:
                 continue
-            if not _CATEGORY.match(cat):
+            if not is_category(cat):
                 raise QueryError(f"category {cat!r} is not an arXiv category such as cs.CL or cs")
             if cat not in cats:
                 cats.append(cat)

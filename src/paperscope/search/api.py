@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..dates import loose_day
 from ..errors import PaperscopeError, QueryError
 from ..index.build import keyword_dir, meta_dir
 from ..index.hits import Hits
@@ -23,7 +24,7 @@ from ..index.keyword import KeywordIndex
 from ..index.meta import MetaFilter, MetaIndex, day_number
 from ..store import Paper, Store
 from .fusion import fuse, sort_by
-from .query import ParsedQuery, parse_day, parse_query
+from .query import ParsedQuery, parse_query
 from .snippet import make_snippet
 
 MODES = ("hybrid", "keyword", "semantic")
@@ -68,7 +69,7 @@ class SearchRequest:
             raise QueryError(f"min_upvotes {self.min_upvotes} must be 0 or more")
         for name in ("since", "until"):
             value = getattr(self, name)
-            if value is not None and parse_day(value) is None:
+            if value is not None and loose_day(value) is None:
                 raise QueryError(f"{name} {value!r} is not a date: use YYYY-MM-DD (or YYYY-MM, YYYY)")
 
 
@@ -123,8 +124,8 @@ class SearchResponse:
 
 def _filter(request: SearchRequest, parsed: ParsedQuery) -> MetaFilter:
     """The request's filters and the query's operators together (both must hold)."""
-    since = [d for d in (parse_day(request.since or ""), parsed.since) if d]
-    until = [d for d in (parse_day(request.until or "", end=True), parsed.until) if d]
+    since = [d for d in (loose_day(request.since or ""), parsed.since) if d]
+    until = [d for d in (loose_day(request.until or "", end=True), parsed.until) if d]
     cats = dict.fromkeys(c.strip().lower() for c in [*request.categories, *parsed.categories] if c.strip())
     return MetaFilter(
         since=day_number(max(since)) if since else 0,

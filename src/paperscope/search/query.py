@@ -13,12 +13,14 @@ an engine's query language (the keyword index builds Query objects from this str
 
 from __future__ import annotations
 
-import calendar
 import re
-from dataclasses import asdict, dataclass, field
-from typing import Any
 
 from ..arxiv_ids import parse_arxiv_id
+from ..checks import is_category
+from ..dates import loose_day
+from ..query_model import ParsedQuery
+
+__all__ = ["MAX_CLAUSES", "MAX_QUERY_CHARS", "ParsedQuery", "parse_query"]
 
 # Bounds that keep a hostile query cheap: longer input is cut, extra terms are dropped.
 MAX_QUERY_CHARS = 1000
@@ -31,57 +33,7 @@ _CLAUSE = re.compile(
     r'(?P<neg>-)?(?:(?P<field>[A-Za-z]+):)?(?:"(?P<quoted>[^"]*)"?|(?P<bare>[^\s"]+))',
 )
 _WORDISH = re.compile(r"[^\W_]", re.UNICODE)
-_DAY = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
-_CATEGORY = re.compile(r"^[a-z][a-z\-]*(?:\.[a-z\-]+)?$")
 _FIELDS = {"author", "authors", "au", "cat", "category", "year", "since", "until", "from", "to"}
-
-
-@dataclass(slots=True)
-class ParsedQuery:
-    """What a query asks for.  ``text`` is the free text (words and phrases) for semantic search."""
-
-    raw: str
-    words: list[str] = field(default_factory=list)
-    phrases: list[str] = field(default_factory=list)
-    excluded: list[str] = field(default_factory=list)
-    authors: list[str] = field(default_factory=list)
-    categories: list[str] = field(default_factory=list)
-    since: str | None = None
-    until: str | None = None
-    jump_to: str | None = None
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def text(self) -> str:
-        return " ".join([*self.phrases, *self.words])
-
-    @property
-    def has_text(self) -> bool:
-        return bool(self.words or self.phrases)
-
-    @property
-    def has_constraints(self) -> bool:
-        """Clauses a document must satisfy beyond matching well: phrases, authors, exclusions."""
-        return bool(self.phrases or self.authors or self.excluded)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def parse_day(value: str, *, end: bool = False) -> str | None:
-    """``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` as a day (first day, or with ``end`` the last); None if bad."""
-    match = _DAY.match(value.strip())
-    if not match:
-        return None
-    year = int(match.group(1))
-    month = int(match.group(2)) if match.group(2) else (12 if end else 1)
-    if not 1 <= month <= 12 or year < 1000:
-        return None
-    last = calendar.monthrange(year, month)[1]
-    day = int(match.group(3)) if match.group(3) else (last if end else 1)
-    if not 1 <= day <= last:
-        return None
-    return f"{year:04d}-{month:02d}-{day:02d}"
 
 
 def _clean(text: str) -> str:
@@ -137,24 +89,24 @@ def _apply_field(query: ParsedQuery, name: str, value: str, negated: bool) -> No
         query.authors.append(value)
     elif name in ("cat", "category"):
         category = value.lower()
-        if _CATEGORY.match(category):
+        if is_category(category):
             query.categories.append(category)
         else:
             query.warnings.append(f"ignored category {value!r}: expected a name such as cs.CL")
     elif name == "year":
-        since, until = parse_day(value), parse_day(value, end=True)
+        since, until = loose_day(value), loose_day(value, end=True)
         if since and until and len(value) == 4:
             query.since, query.until = since, until
         else:
             query.warnings.append(f"ignored year {value!r}: expected four digits such as 2024")
     elif name in ("since", "from"):
-        day = parse_day(value)
+        day = loose_day(value)
         if day:
             query.since = day
         else:
             query.warnings.append(f"ignored {name}:{value!r}: expected a day such as 2024-06-01")
     elif name in ("until", "to"):
-        day = parse_day(value, end=True)
+        day = loose_day(value, end=True)
         if day:
             query.until = day
         else:

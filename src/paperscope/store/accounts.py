@@ -20,6 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 
+from ..checks import is_email
 from ..errors import PaperscopeError
 from .upsert import record_changes, utc_now
 
@@ -110,7 +111,7 @@ class Accounts:
                 "username must be 3-32 characters: letters, digits, '_', '-' or '.', starting with a letter or digit",
                 "username",
             )
-        if "@" not in email or len(email) > 254 or email.startswith("@") or email.endswith("@"):
+        if not is_email(email):
             raise AccountError("email must be an address such as name@example.org", "email")
         if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
             raise AccountError(f"password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters", "password")

@@ -7,15 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ..store.accounts import AccountError
+from ..store.accounts import AccountError, User
 from .security import (
     SESSION_COOKIE,
     check_csrf,
     clear_session_cookie,
     client_key,
-    current_user,
     safe_next,
     set_session_cookie,
+    user_or_redirect,
 )
 from .state import web_state
 from .templating import render
@@ -96,7 +96,7 @@ def signout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Respon
 
 @router.get("/account", response_class=HTMLResponse)
 def account(request: Request) -> Response:
-    user = current_user(request)
-    if user is None:
-        return RedirectResponse("/signin?next=/account", status_code=303)
+    user = user_or_redirect(request, "/account")
+    if not isinstance(user, User):
+        return user
     return render(request, "account.html", {})

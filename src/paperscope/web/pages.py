@@ -11,11 +11,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..arxiv_ids import parse_arxiv_id
 from ..errors import NetworkError, PaperscopeError, QueryError
+from ..store.accounts import User
 from ..store.lists import TRENDING_FORMULA
 from ..store.models import Paper
 from .params import BadParameter, Period, newest_period, parse_day, parse_period
 from .related import related_papers
-from .security import check_csrf, client_key, current_user, safe_next
+from .security import check_csrf, client_key, current_user, safe_next, user_or_redirect
 from .state import WebState, web_state
 from .templating import render, render_cards, with_csrf
 
@@ -232,8 +233,9 @@ def _optional_count(value: str | None, parameter: str) -> int | None:
 
 @router.get("/submit", response_class=HTMLResponse)
 def submit_form(request: Request) -> Response:
-    if current_user(request) is None:
-        return RedirectResponse("/signin?next=/submit", status_code=303)
+    user = user_or_redirect(request, "/submit")
+    if not isinstance(user, User):
+        return user
     return render(request, "submit.html", {"value": "", "error": None})
 
 
@@ -244,9 +246,9 @@ def submit(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, csrf_token)
-    user = current_user(request)
-    if user is None:
-        return RedirectResponse("/signin?next=/submit", status_code=303)
+    user = user_or_redirect(request, "/submit")
+    if not isinstance(user, User):
+        return user
     state = web_state(request)
     state.rate_limit("submit", f"{client_key(request)}|{user.id}")
     text = paper.strip()
@@ -285,9 +287,9 @@ def upvote(
 ) -> Response:
     check_csrf(request, csrf_token)
     target = safe_next(next, f"/papers/{key}")
-    user = current_user(request)
-    if user is None:
-        return RedirectResponse(f"/signin?next={target}", status_code=303)
+    user = user_or_redirect(request, target)
+    if not isinstance(user, User):
+        return user
     state = web_state(request)
     state.rate_limit("upvote", f"{client_key(request)}|{user.id}")
     paper_id = state.store.resolve_key(key)

@@ -7,16 +7,15 @@ A bad value raises :class:`BadParameter`, which names the parameter; the app tur
 from __future__ import annotations
 
 import bisect
-import calendar
-import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TypeVar
 
+from .. import dates
 from ..errors import QueryError
 
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+T = TypeVar("T")
 
 
 class BadParameter(QueryError):
@@ -37,14 +36,15 @@ class UnknownPaper(BadParameter):
         super().__init__(parameter, f"no paper {key[:100]!r} here")
 
 
-def parse_day(value: str, parameter: str = "date") -> date:
-    value = value.strip()
-    if not _DAY.match(value):
-        raise BadParameter(parameter, f"{value!r} is not a day: use YYYY-MM-DD, such as 2026-02-27")
+def _read(parameter: str, parse: Callable[[str], T], value: str) -> T:
     try:
-        return date.fromisoformat(value)
-    except ValueError as error:
-        raise BadParameter(parameter, f"{value!r} is not a real day ({error})") from error
+        return parse(value)
+    except dates.DateFormatError as error:
+        raise BadParameter(parameter, str(error)) from error
+
+
+def parse_day(value: str, parameter: str = "date") -> date:
+    return _read(parameter, dates.parse_day, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,18 +60,16 @@ class Period:
         if self.kind == "day":
             return self.start.isoformat()
         if self.kind == "week":
-            year, week, _ = self.start.isocalendar()
-            return f"{year}-W{week:02d}"
-        return self.start.strftime("%Y-%m")
+            return self.week_key
+        return self.month_key
 
     @property
     def week_key(self) -> str:
-        year, week, _ = self.start.isocalendar()
-        return f"{year}-W{week:02d}"
+        return dates.week_key(self.start)
 
     @property
     def month_key(self) -> str:
-        return self.start.strftime("%Y-%m")
+        return dates.month_key(self.start)
 
     @property
     def param(self) -> str:
@@ -108,8 +106,7 @@ def period_of(kind: str, day: date) -> Period:
         start = day - timedelta(days=day.weekday())
         return Period("week", start, start + timedelta(days=6))
     if kind == "month":
-        last = calendar.monthrange(day.year, day.month)[1]
-        return Period("month", day.replace(day=1), day.replace(day=last))
+        return Period("month", day.replace(day=1), dates.month_end(day))
     return Period("day", day, day)
 
 
@@ -126,19 +123,8 @@ def parse_period(day: str | None, week: str | None, month: str | None) -> Period
     if name == "date":
         return period_of("day", parse_day(value))
     if name == "week":
-        match = _WEEK.match(value)
-        if not match:
-            raise BadParameter("week", f"{value!r} is not an ISO week: use YYYY-Www, such as 2026-W09")
-        year, number = int(match.group(1)), int(match.group(2))
-        try:
-            monday = date.fromisocalendar(year, number, 1)
-        except ValueError as error:
-            raise BadParameter("week", f"{value!r}: {year} has no week {number}") from error
-        return period_of("week", monday)
-    match = _MONTH.match(value)
-    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
-        raise BadParameter("month", f"{value!r} is not a month: use YYYY-MM, such as 2026-02")
-    return period_of("month", date(int(match.group(1)), int(match.group(2)), 1))
+        return period_of("week", _read("week", dates.parse_week, value))
+    return period_of("month", _read("month", dates.parse_month, value))
 
 
 def newest_period(days: list[str]) -> Period | None:

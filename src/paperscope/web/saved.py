@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..store.accounts import AccountError, User
-from .security import check_csrf, current_user
+from .security import check_csrf, user_or_redirect
 from .state import web_state
 from .templating import render
 
@@ -17,16 +17,9 @@ router = APIRouter(include_in_schema=False)
 CollectionId = Annotated[int, Path(ge=1, le=2**62)]
 
 
-def _user_or_redirect(request: Request, target: str) -> User | Response:
-    user = current_user(request)
-    if user is None:
-        return RedirectResponse(f"/signin?next={target}", status_code=303)
-    return user
-
-
 @router.get("/collections", response_class=HTMLResponse)
 def collections_page(request: Request) -> Response:
-    user = _user_or_redirect(request, "/collections")
+    user = user_or_redirect(request, "/collections")
     if not isinstance(user, User):
         return user
     items = web_state(request).store.accounts.collections(user.id)
@@ -44,7 +37,7 @@ def save(
     """Create a collection (``name``) and/or save ``paper`` into one (``collection_id`` or the new one)."""
     check_csrf(request, csrf_token)
     back = f"/papers/{paper}" if paper else "/collections"
-    user = _user_or_redirect(request, back)
+    user = user_or_redirect(request, back)
     if not isinstance(user, User):
         return user
     accounts = web_state(request).store.accounts
@@ -72,7 +65,7 @@ def save(
 
 @router.get("/collections/{collection_id}", response_class=HTMLResponse)
 def collection_page(request: Request, collection_id: CollectionId) -> Response:
-    user = _user_or_redirect(request, f"/collections/{collection_id}")
+    user = user_or_redirect(request, f"/collections/{collection_id}")
     if not isinstance(user, User):
         return user
     state = web_state(request)
@@ -92,7 +85,7 @@ def remove(
     paper: Annotated[str, Form(max_length=300)] = "",
 ) -> Response:
     check_csrf(request, csrf_token)
-    user = _user_or_redirect(request, f"/collections/{collection_id}")
+    user = user_or_redirect(request, f"/collections/{collection_id}")
     if not isinstance(user, User):
         return user
     state = web_state(request)
@@ -110,7 +103,7 @@ def delete(
     request: Request, collection_id: CollectionId, csrf_token: Annotated[str, Form()] = ""
 ) -> Response:
     check_csrf(request, csrf_token)
-    user = _user_or_redirect(request, "/collections")
+    user = user_or_redirect(request, "/collections")
     if not isinstance(user, User):
         return user
     if not web_state(request).store.accounts.delete_collection(user.id, collection_id):

@@ -16,8 +16,10 @@ because browsers never attach that header on their own.
 from __future__ import annotations
 
 import secrets
+from urllib.parse import quote
 
 from fastapi import HTTPException, Request, Response
+from fastapi.responses import RedirectResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ..store.accounts import User
@@ -95,6 +97,19 @@ def current_user(request: Request) -> User | None:
     token = bearer_token(request) or request.cookies.get(SESSION_COOKIE)
     user = web_state(request).store.accounts.session_user(token) if token else None
     request.state.user = user
+    return user
+
+
+def signin_url(target: str) -> str:
+    """The sign-in page that comes back to ``target``, its query string kept (URL-encoded)."""
+    return "/signin?next=" + quote(safe_next(target), safe="/")
+
+
+def user_or_redirect(request: Request, target: str) -> User | Response:
+    """The signed-in user, or a redirect to sign in that comes back to ``target``."""
+    user = current_user(request)
+    if user is None:
+        return RedirectResponse(signin_url(target), status_code=303)
     return user
 
 

@@ -22,7 +22,7 @@ from ..mail.subscribing import check_frequency, clean_filters, normalize_email, 
 from ..mail.tokens import BadToken, Tokens
 from ..store.accounts import User
 from ..store.digests import ACTIVE, Subscription
-from .security import check_csrf, client_key, current_user, safe_next
+from .security import check_csrf, client_key, current_user, safe_next, user_or_redirect
 from .state import web_state
 from .templating import render
 
@@ -172,13 +172,6 @@ def unsubscribe_post(request: Request, token: str) -> Response:
 
 
 # -- a signed-in user's digests ------------------------------------------------------------------
-def _user_or_redirect(request: Request) -> User | Response:
-    user = current_user(request)
-    if user is None:
-        return RedirectResponse("/signin?next=/account/digests", status_code=303)
-    return user
-
-
 def _owned(request: Request, user: User, subscription_id: int) -> Subscription:
     sub = web_state(request).store.digests.get(subscription_id)
     if sub is None or sub.user_id != user.id:
@@ -188,7 +181,7 @@ def _owned(request: Request, user: User, subscription_id: int) -> Subscription:
 
 @router.get("/account/digests", response_class=HTMLResponse)
 def my_digests(request: Request) -> Response:
-    user = _user_or_redirect(request)
+    user = user_or_redirect(request, "/account/digests")
     if not isinstance(user, User):
         return user
     subs = web_state(request).store.digests.for_user(user.id)
@@ -207,7 +200,7 @@ def update_digest(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, csrf_token)
-    user = _user_or_redirect(request)
+    user = user_or_redirect(request, "/account/digests")
     if not isinstance(user, User):
         return user
     sub = _owned(request, user, subscription_id)
