@@ -171,12 +171,18 @@ def test_a_failing_update_is_logged_and_retried(
     searcher.close()
 
 
-def _second_refresher(home: str, url: str, seconds: float, out: Any) -> None:
-    """Runs in another process: a refresher on the same index folder, polling hard."""
+def _second_refresher(home: str, url: str, stop: Any, out: Any) -> None:
+    """Runs in another process: a refresher on the same index folder, polling hard until ``stop``.
+
+    It says "ready" once its refresher has finished a first round, so the parent starts its
+    writes while both are polling, whatever the time the child's interpreter took to start."""
     with Store.open(home, url) as store:
         refresher = IndexRefresher(store, 0.01, semantic=False)
         refresher.start()
-        time.sleep(seconds)
+        while refresher.stats.rounds == 0 and not stop.is_set():
+            time.sleep(0.01)
+        out.put("ready")
+        stop.wait(120)
         refresher.stop()
         stats = refresher.stats
         out.put({"updated": stats.updated, "busy": stats.busy, "failed": stats.failed, "error": stats.last_error})
@@ -188,22 +194,25 @@ def test_two_processes_refreshing_one_folder_take_turns_and_keep_it_whole(filled
     update_indexes(filled, semantic=False)
     context = multiprocessing.get_context("spawn")
     out = context.Queue()
+    stop = context.Event()
     child = context.Process(
-        target=_second_refresher, args=(str(filled.settings.home), filled.settings.database_url, 8.0, out)
+        target=_second_refresher, args=(str(filled.settings.home), filled.settings.database_url, stop, out)
     )
     child.start()
     mine = IndexRefresher(filled, 0.01, semantic=False)
     try:
-        time.sleep(1.5)  # the child's interpreter starts and its refresher is polling
+        assert out.get(timeout=60) == "ready"
         mine.start()
         user = filled.accounts.create_user("bob", "bob@example.org", "correct horse battery")
         for batch in range(20):
             filled.write_records([new_paper(100 + batch * 5 + i, f"quokka{batch}x{i}") for i in range(5)])
             filled.accounts.set_vote(user.id, batch + 1, True)
             time.sleep(0.15)
+        stop.set()
         theirs = out.get(timeout=60)
         child.join(timeout=30)
     finally:
+        stop.set()
         mine.stop()
         if child.is_alive():
             child.kill()

@@ -9,7 +9,7 @@ from lxml import etree
 from ..arxiv_ids import parse_arxiv_id
 from ..records import PaperRecord, ParseResult, Version, clean_text
 from .common import first_doi, iso_timestamp, reject
-from .xml import child, children, local, parse_xml, text_of
+from .xml import XML_ERRORS, XmlRefused, child, children, local, parse_xml, text_of
 
 SOURCE = "arxiv-api"
 
@@ -105,8 +105,8 @@ def parse_atom(data: bytes, origin: str) -> AtomPage:
     """Parse one API response body.  ``origin`` (file path or URL) prefixes each record's origin."""
     try:
         root = parse_xml(data)
-    except etree.XMLSyntaxError as error:
-        reason = f"not well-formed XML: {error}"
+    except XML_ERRORS as error:
+        reason = str(error) if isinstance(error, XmlRefused) else f"not well-formed XML: {error}"
         return AtomPage(results=[reject(SOURCE, origin, reason, data)], error=reason)
     if local(root) != "feed":
         reason = f"expected an Atom <feed>, found <{local(root)}>"

@@ -16,6 +16,7 @@ from .common import UnknownFormat, read_error
 from .hf_api import is_hf_item
 from .hf_page import AUTHOR_COUNT
 from .json_list import LOOKED_FOR, find_list, looks_like_records
+from .xml import ENTITIES_REFUSED, declares_entities
 
 SNIFF = 64 * 1024
 # A JSON *document* is decoded in memory; past this it should be JSON lines instead.
@@ -128,7 +129,10 @@ def sniff_bytes(head: bytes) -> str | None:
     if text[:1] in (b"{", b"["):
         return None
     if text[:1] == b"<":
-        body = re.sub(rb"<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>", b"", text[:SNIFF], flags=re.S).lstrip()
+        if declares_entities(text[:SNIFF]):
+            raise NotRecognised(ENTITIES_REFUSED)
+        body = re.sub(rb"<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^\[>]*(?:\[.*?\])?\s*>", b"", text[:SNIFF], flags=re.S)
+        body = body.lstrip()
         match = _ROOT.match(body)
         root = match.group(2).decode() if match else "?"
         if root == "feed" and b"http://www.w3.org/2005/Atom" in text:

@@ -9,7 +9,7 @@ from lxml import etree
 from ..arxiv_ids import parse_arxiv_id
 from ..records import PaperRecord, ParseResult, Version, clean_text
 from .common import first_doi, iso_day, reject, rfc2822_to_iso, split_authors
-from .xml import child, children, local, parse_xml, text_of
+from .xml import XML_ERRORS, XmlRefused, child, children, local, parse_xml, text_of
 
 SOURCE = "arxiv-oai"
 
@@ -126,8 +126,8 @@ def parse_oai(data: bytes, origin: str) -> OaiPage:
     """Parse one OAI-PMH response body; deleted records are skipped, bad ones rejected."""
     try:
         root = parse_xml(data)
-    except etree.XMLSyntaxError as error:
-        reason = f"not well-formed XML: {error}"
+    except XML_ERRORS as error:
+        reason = str(error) if isinstance(error, XmlRefused) else f"not well-formed XML: {error}"
         return OaiPage(results=[reject(SOURCE, origin, reason, data)], error=("badXML", reason))
     if local(root) != "OAI-PMH":
         reason = f"expected an <OAI-PMH> response, found <{local(root)}>"
