@@ -49,6 +49,12 @@ def _accounts_and_digests(store: Store) -> None:
             run("INSERT INTO votes VALUES (:u, :p, :t)", u=user, p=paper, t=NOW)
         run("INSERT INTO collections (user_id, name, created_at) VALUES (1, 'to read', :t)", t=NOW)
         run("INSERT INTO collection_items VALUES (1, :p, :t)", p=second.id, t=NOW)
+        # Reader signals (migration 0002): feedback, follows, saved searches, a feed token.
+        run("INSERT INTO paper_feedback VALUES (2, :p, -1, :t)", p=second.id, t=NOW)
+        run("INSERT INTO follows (user_id, kind, value, value_norm, created_at) "
+            "VALUES (1, 'author', 'José García', 'jose garcia', :t)", t=NOW)
+        run("INSERT INTO saved_searches (user_id, query, created_at) VALUES (1, 'sparse attention', :t)", t=NOW)
+        run("INSERT INTO feed_tokens VALUES (1, 'hash-of-a-token', :t)", t=NOW)
         run(
             "INSERT INTO subscriptions (email, user_id, frequency, status, created_at) "
             "VALUES ('ada@x.org', 1, 'daily', 'active', :t)",

@@ -2,9 +2,10 @@
 
 Two sections: the period's top papers by the trending ranking (``store.trending``), narrowed
 by the subscriber's categories, minimum upvotes and keywords (a saved search run through the
-search API); and, for a signed-in subscriber who upvoted or collected papers, the nearest
-neighbours of those papers in the semantic index.  Nothing already sent to the subscriber,
-and nothing they saved, is ever selected.
+search API); and, for a signed-in subscriber with reader signals (upvotes, collections,
+"more like this", follows), their "For you" list from the recommender
+(:mod:`paperscope.recommend`), the same one the site shows.  Nothing already sent to the
+subscriber, and nothing they saved, is ever selected.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 from ..store import Paper, Store
@@ -30,8 +30,8 @@ CANDIDATE_POOL = 1000
 
 # (keywords, candidate paper ids) -> the ids among them that match the saved search.
 KeywordMatcher = Callable[[str, Sequence[int]], set[int]]
-# (saved paper ids, how many) -> [(paper id, similarity)], best first.
-RelatedFinder = Callable[[Sequence[int], int], list[tuple[int, float]]]
+# (user id, how many, paper ids to leave out) -> paper ids, best first.
+RelatedFinder = Callable[[int, int, set[int]], list[int]]
 
 
 @dataclass(slots=True)
@@ -74,7 +74,7 @@ class Selector:
     ) -> None:
         self.store = store
         self.keyword_matcher = keyword_matcher or SearchKeywordMatcher(store)
-        self.related_finder = related_finder if related_finder is not None else SemanticRelatedFinder(store)
+        self.related_finder = related_finder if related_finder is not None else RecommenderFinder(store)
         self.top = top
         self.related = related
 
@@ -102,11 +102,10 @@ class Selector:
             candidates = [p for p in candidates if p.id in matching]
         digest.trending = candidates[: self.top]
 
-        if saved and self.related:
+        if subscription.user_id is not None and self.related:
             taken = excluded | {p.id for p in digest.trending}
-            neighbours = self.related_finder(saved, self.related + len(taken))
-            ids = [pid for pid, _ in neighbours if pid not in taken][: self.related]
-            digest.related = self.store.get_papers(ids)
+            ids = [pid for pid in self.related_finder(subscription.user_id, self.related, taken) if pid not in taken]
+            digest.related = self.store.get_papers(ids[: self.related])
         return digest
 
 
@@ -142,31 +141,25 @@ class SearchKeywordMatcher:
         return found
 
 
-class SemanticRelatedFinder:
-    """Nearest neighbours of saved papers, summed over the saved papers (a paper close to many wins)."""
+class RecommenderFinder:
+    """The subscriber's "For you" list (:class:`paperscope.recommend.Recommender`), for readers
+    whose signals say something about papers; a reader with none gets no section (the trending
+    section already is the trending list)."""
 
-    MAX_SEEDS = 20
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._recommender: Any = None  # one per run: it keeps each reader's model
 
-    def __init__(self, store: Store, index_dir: Path | None = None) -> None:
-        self.index_dir = index_dir or store.settings.index_dir
-        self._index: Any = None
+    def __call__(self, user_id: int, k: int, exclude: set[int]) -> list[int]:
+        from ..recommend import Recommender
 
-    def __call__(self, saved: Sequence[int], k: int) -> list[tuple[int, float]]:
+        if self._recommender is None:
+            self._recommender = Recommender(self.store)
         try:
-            from ..index.vectors import SemanticIndex
-
-            index = self._index or SemanticIndex.open(self.index_dir)
-        except Exception as error:  # an absent or unbuilt index drops the section, not the digest
-            log.warning("no related-papers section: semantic index unavailable (%s)", error)
+            result = self._recommender.recommend(user_id, k, exclude=exclude)
+        except Exception as error:  # a broken index drops the section, not the digest
+            log.warning("no For you section for user %s: %s", user_id, error)
             return []
-        self._index = index
-        totals: dict[int, float] = {}
-        for seed in saved[: self.MAX_SEEDS]:
-            try:
-                hits = index.related(int(seed), k)
-            except Exception as error:  # a saved paper not in the index yet
-                log.info("paper %s has no embedding yet: %s", seed, error)
-                continue
-            for pid, score in zip(hits.ids.tolist(), hits.scores.tolist(), strict=False):
-                totals[int(pid)] = totals.get(int(pid), 0.0) + float(score)
-        return sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+        if result.mode == "trending":
+            return []
+        return [r.paper.id for r in result.items]

@@ -27,6 +27,7 @@ from .upsert import BatchWriter, utc_now
 
 if TYPE_CHECKING:
     from .accounts import Accounts
+    from .signals import Signals
 
 __all__ = ["Change", "Paper", "Store", "UpsertCounts", "utc_now"]
 
@@ -59,6 +60,13 @@ class Store:
         from .accounts import Accounts
 
         return Accounts(self)
+
+    @property
+    def signals(self) -> Signals:
+        """Reader signals: feedback, follows, saved searches, feed tokens (see :mod:`.signals`)."""
+        from .signals import Signals
+
+        return Signals(self)
 
     @property
     def digests(self) -> DigestStore:

@@ -72,6 +72,7 @@ class Collection:
     name: str
     created_at: str
     size: int = 0
+    public: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,10 @@ class VoteCounts:
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _collection(r: Any) -> Collection:
+    return Collection(int(r[0]), int(r[1]), r[2], r[3], int(r[4]), bool(r[5]))
 
 
 def _user(row: Any) -> User:
@@ -296,12 +301,12 @@ class Accounts:
             rows = conn.execute(
                 sa.text(
                     "SELECT c.id, c.user_id, c.name, c.created_at, "
-                    "(SELECT COUNT(*) FROM collection_items i WHERE i.collection_id = c.id) "
+                    "(SELECT COUNT(*) FROM collection_items i WHERE i.collection_id = c.id), c.public "
                     "FROM collections c WHERE c.user_id = :u ORDER BY lower(c.name), c.id"
                 ),
                 {"u": user_id},
             )
-            return [Collection(int(r[0]), int(r[1]), r[2], r[3], int(r[4])) for r in rows]
+            return [_collection(r) for r in rows]
 
     def get_collection(self, user_id: int, collection_id: int) -> Collection | None:
         """The collection when ``user_id`` owns it; another user's collection is None, as if absent."""
@@ -309,12 +314,33 @@ class Accounts:
             r = conn.execute(
                 sa.text(
                     "SELECT c.id, c.user_id, c.name, c.created_at, "
-                    "(SELECT COUNT(*) FROM collection_items i WHERE i.collection_id = c.id) "
+                    "(SELECT COUNT(*) FROM collection_items i WHERE i.collection_id = c.id), c.public "
                     "FROM collections c WHERE c.id = :c AND c.user_id = :u"
                 ),
                 {"c": collection_id, "u": user_id},
             ).first()
-        return Collection(int(r[0]), int(r[1]), r[2], r[3], int(r[4])) if r else None
+        return _collection(r) if r else None
+
+    def visible_collection(self, collection_id: int, user_id: int | None) -> Collection | None:
+        """The collection when it is public or ``user_id`` owns it; else None, as if absent."""
+        with self.store.connect() as conn:
+            r = conn.execute(
+                sa.text(
+                    "SELECT c.id, c.user_id, c.name, c.created_at, "
+                    "(SELECT COUNT(*) FROM collection_items i WHERE i.collection_id = c.id), c.public "
+                    "FROM collections c WHERE c.id = :c AND (c.public OR c.user_id = :u)"
+                ),
+                {"c": collection_id, "u": -1 if user_id is None else user_id},
+            ).first()
+        return _collection(r) if r else None
+
+    def set_collection_public(self, user_id: int, collection_id: int, public: bool) -> bool:
+        """Share a collection at its URL (and feed), or make it private again; False when not theirs."""
+        with self.store.transaction() as conn:
+            return bool(conn.execute(
+                sa.text("UPDATE collections SET public = :p WHERE id = :c AND user_id = :u"),
+                {"p": public, "c": collection_id, "u": user_id},
+            ).rowcount)
 
     def collection_paper_ids(self, collection_id: int) -> list[int]:
         """Paper ids in a collection, most recently added first."""
