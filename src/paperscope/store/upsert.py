@@ -5,6 +5,17 @@ kept, a local paper folded into its arXiv record), not an ORM's generic upsert. 
 done batch-wise (one SELECT per kind of lookup, one executemany per kind of write) because
 that is what makes a million-line snapshot ingest run at tens of thousands of records per
 second.
+
+The merge policy, stated once (:func:`_merge`, :func:`_fold_facts` and :func:`_combine` carry it out):
+
+* a record *takes over* a paper when its source is more trusted (``SOURCE_PRIORITY``) or it
+  describes a newer version; then each field and link it gives replaces the stored one.
+  Otherwise it only fills fields that are empty.  An empty value never erases anything;
+* the version history is a union; ``published`` is the first version's day, ``updated`` the last's;
+* an upvote count is per source, and the latest record's count replaces the stored one;
+* a daily-list entry is per day: a later record adds a submitter or a newer comment count and
+  never erases a submitter already known;
+* a record finds its paper by arXiv id, by local key or alias, else by title (:meth:`_Batch.find`).
 """
 
 from __future__ import annotations
@@ -118,6 +129,83 @@ class _State:
     daily: dict[str, tuple[str | None, int | None, str]] = field(default_factory=dict)
 
 
+    @classmethod
+    def stored(cls, row: dict[str, Any]) -> _State:
+        """A paper read from the store (``row`` is decoded; its ``id`` moves to the state)."""
+        return cls(row=row, id=row.pop("id"), original_hash=row["content_hash"])
+
+
+_Entry = tuple[str | None, int | None, str]
+
+
+@dataclass(slots=True)
+class _StoredFacts:
+    """Upvote counts and daily-list entries already stored for the batch's papers."""
+
+    upvotes: dict[int, dict[str, int]]
+    daily: dict[int, dict[str, _Entry]]
+
+
+@dataclass(slots=True)
+class _Batch:
+    """The papers one batch touches, and the ways a record finds its paper among them."""
+
+    states: dict[int | str, _State] = field(default_factory=dict)
+    by_key: dict[str, _State] = field(default_factory=dict)
+    by_arxiv: dict[str, _State] = field(default_factory=dict)
+    by_norm: dict[str, _State] = field(default_factory=dict)
+    by_id: dict[int, _State] = field(default_factory=dict)
+    alias_ids: dict[str, int] = field(default_factory=dict)
+
+    def remember(self, state: _State) -> None:
+        """(Re-)register ``state`` under its current key, arXiv id and title (the first paper of a title wins)."""
+        self.states[state.id if state.id is not None else "new:" + state.row["paper_key"]] = state
+        self.by_key[state.row["paper_key"]] = state
+        if state.row["arxiv_id"]:
+            self.by_arxiv[state.row["arxiv_id"]] = state
+        self.by_norm.setdefault(state.row["title_norm"], state)
+
+    def find(self, record: PaperRecord, norm: str) -> _State | None:
+        """The paper ``record`` belongs to, or None for a new paper.
+
+        An arXiv record: the paper with its id, else a paper of the same title that has no
+        arXiv id yet (the same paper seen earlier on a page).  A record without an arXiv id:
+        the paper its local key is an alias of, else the paper with that explicit local key,
+        else (no local key given) a paper of the same title."""
+        if record.arxiv_id:
+            state = self.by_arxiv.get(record.arxiv_id)
+            if state is None:
+                candidate = self.by_norm.get(norm)
+                if candidate is not None and not candidate.row["arxiv_id"]:
+                    state = candidate
+            return state
+        alias_id = self.alias_ids.get(record.local_id or local_key(norm))
+        state = self.by_id.get(alias_id) if alias_id is not None else None
+        if state is None and record.local_id:
+            return self.by_key.get(record.local_id)
+        if state is None:
+            return self.by_norm.get(norm)
+        return state
+
+
+def _fold_facts(state: _State, stored: _StoredFacts, record: PaperRecord) -> bool:
+    """Take the record's upvote count and daily-list entry into ``state``; True when either changed."""
+    changed = False
+    if record.upvotes is not None:
+        current = state.upvotes.get(record.source, stored.upvotes.get(state.id or -1, {}).get(record.source))
+        if current != record.upvotes:
+            state.upvotes[record.source] = record.upvotes
+            changed = True
+    if record.daily_date:
+        day = record.daily_date
+        entry = state.daily.get(day) or stored.daily.get(state.id or -1, {}).get(day)
+        merged = _combine(entry, (record.submitted_by, record.num_comments, record.source))
+        if merged != entry:
+            state.daily[day] = merged
+            changed = True
+    return changed
+
+
 def _decode(row: sa.Row[Any]) -> dict[str, Any]:
     data = dict(row._mapping)
     for name in ("authors", "categories", "versions", "links"):
@@ -165,8 +253,7 @@ def _new_row(record: PaperRecord, title_norm: str) -> dict[str, Any]:
 
 
 def _merge(row: dict[str, Any], record: PaperRecord, is_new: bool) -> None:
-    """Fold one record into a paper.  A more trusted source, or one describing a newer version,
-    overwrites what it says; anything else only fills gaps."""
+    """Fold one record's fields into a paper, by the merge policy in the module's docstring."""
     incoming_versions = [{"version": v.version, "date": v.date} for v in record.versions]
     # Strictly greater, not equal: two equally trusted sources describing the same version
     # (the same OAI record harvested twice with different categories) would otherwise take
@@ -243,121 +330,100 @@ class BatchWriter:
         )
         return {row.alias: row.paper_id for row in self.connection.execute(query, {"values": list(aliases)})}
 
-    def _facts(self, table: str, key: str, ids: list[int]) -> dict[int, dict[str, Any]]:
-        found: dict[int, dict[str, Any]] = {}
-        if not ids:
-            return found
-        value = "upvotes" if table == "upvote_counts" else "submitted_by, num_comments, source"
-        query = sa.text(f"SELECT paper_id, {key}, {value} FROM {table} WHERE paper_id IN :ids").bindparams(
+    def _upvotes(self, ids: list[int]) -> dict[int, dict[str, int]]:
+        """Stored upvote counts: paper id -> source -> count."""
+        found: dict[int, dict[str, int]] = {}
+        query = sa.text("SELECT paper_id, source, upvotes FROM upvote_counts WHERE paper_id IN :ids").bindparams(
             sa.bindparam("ids", expanding=True)
         )
-        for row in self.connection.execute(query, {"ids": ids}):
-            values = tuple(row)
-            found.setdefault(row.paper_id, {})[values[1]] = values[2] if len(values) == 3 else tuple(values[2:])
+        for paper_id, source, upvotes in self.connection.execute(query, {"ids": ids}) if ids else ():
+            found.setdefault(paper_id, {})[source] = upvotes
+        return found
+
+    def _daily(self, ids: list[int]) -> dict[int, dict[str, _Entry]]:
+        """Stored daily-list entries: paper id -> list day -> (submitter, comments, source)."""
+        found: dict[int, dict[str, _Entry]] = {}
+        query = sa.text(
+            "SELECT paper_id, list_date, submitted_by, num_comments, source FROM daily_entries WHERE paper_id IN :ids"
+        ).bindparams(sa.bindparam("ids", expanding=True))
+        for paper_id, day, submitter, comments, source in self.connection.execute(query, {"ids": ids}) if ids else ():
+            found.setdefault(paper_id, {})[day] = (submitter, comments, source)
         return found
 
     def write(self, records: Sequence[PaperRecord]) -> UpsertCounts:
-        """Merge and write one batch inside the caller's transaction; return per-record outcomes."""
+        """Merge and write one batch inside the caller's transaction; return per-record outcomes.
+
+        Three steps: find the stored papers the batch's records can belong to (:meth:`_lookup`),
+        fold each record into its paper in memory (:meth:`_fold`, the policy in :func:`_merge`),
+        then write every touched paper and its facts at once (:meth:`_flush`)."""
         now = utc_now()
         norms = [normalize_title(r.title) for r in records]
+        batch = self._lookup(records, norms)
+        known_ids = [s.id for s in batch.states.values() if s.id is not None]
+        need_facts = any(r.upvotes is not None or r.daily_date for r in records)
+        stored = _StoredFacts(
+            self._upvotes(known_ids) if need_facts else {}, self._daily(known_ids) if need_facts else {}
+        )
+        counts = UpsertCounts()
+        for record, norm in zip(records, norms, strict=True):
+            outcome = self._fold(batch, stored, record, norm)
+            setattr(counts, outcome, getattr(counts, outcome) + 1)
+        self._flush(list(batch.states.values()), now)
+        return counts
+
+    def _lookup(self, records: Sequence[PaperRecord], norms: list[str]) -> _Batch:
+        """The stored papers that records of this batch may merge into, found in a few queries."""
+        batch = _Batch()
         arxiv_ids = {r.arxiv_id for r in records if r.arxiv_id}
-        states: dict[int | str, _State] = {}
-        by_arxiv: dict[str, _State] = {}
-        by_norm: dict[str, _State] = {}
-
-        by_key: dict[str, _State] = {}
-
-        def remember(state: _State) -> None:
-            states[state.id if state.id is not None else "new:" + state.row["paper_key"]] = state
-            by_key[state.row["paper_key"]] = state
-            if state.row["arxiv_id"]:
-                by_arxiv[state.row["arxiv_id"]] = state
-            by_norm.setdefault(state.row["title_norm"], state)
-
         # A paper with an arXiv id has it as its key, so the key's unique index finds it.
         for row in self._fetch("paper_key", arxiv_ids, "AND arxiv_id IS NOT NULL"):
-            remember(_State(row=row, id=row.pop("id"), original_hash=row["content_hash"]))
+            batch.remember(_State.stored(row))
         # Title lookups are only needed where the arXiv id did not find the paper.
         # An arXiv record only ever merges into a paper without an arXiv id (distinct arXiv
         # papers may share a title: "Erratum", "Introduction"); a record without an id merges
         # into any paper of the same title.
-        unlinked_norms = {n for r, n in zip(records, norms, strict=True) if r.arxiv_id and r.arxiv_id not in by_arxiv}
-        any_norms = {n for r, n in zip(records, norms, strict=True) if not r.arxiv_id and not r.local_id}
+        pairs = list(zip(records, norms, strict=True))
+        unlinked_norms = {n for r, n in pairs if r.arxiv_id and r.arxiv_id not in batch.by_arxiv}
+        any_norms = {n for r, n in pairs if not r.arxiv_id and not r.local_id}
         explicit_keys = {r.local_id for r in records if r.local_id and not r.arxiv_id}
         found = self._fetch("paper_key", explicit_keys)
         found += self._fetch_titles(unlinked_norms - any_norms, "AND arxiv_id IS NULL")
         found += self._fetch_titles(any_norms)
         for row in found:
-            if row["arxiv_id"] in by_arxiv or row["paper_key"] in by_key:
+            if row["arxiv_id"] in batch.by_arxiv or row["paper_key"] in batch.by_key:
                 continue
-            remember(_State(row=row, id=row.pop("id"), original_hash=row["content_hash"]))
-        local_keys = {r.local_id or local_key(n) for r, n in zip(records, norms, strict=True) if not r.arxiv_id}
-        alias_ids = self._fetch_aliases(local_keys)
-        if alias_ids:
-            known = {s.id for s in states.values()}
-            missing = {pid for pid in alias_ids.values() if pid not in known}
-            if missing:
-                query = sa.text("SELECT * FROM papers WHERE id IN :ids").bindparams(sa.bindparam("ids", expanding=True))
-                for raw in self.connection.execute(query, {"ids": list(missing)}):
-                    row = _decode(raw)
-                    remember(_State(row=row, id=row.pop("id"), original_hash=row["content_hash"]))
-        by_id = {s.id: s for s in states.values() if s.id is not None}
+            batch.remember(_State.stored(row))
+        # Local keys a paper had before it got its arXiv id (paper_aliases) lead to that paper.
+        batch.alias_ids = self._fetch_aliases({r.local_id or local_key(n) for r, n in pairs if not r.arxiv_id})
+        known = {s.id for s in batch.states.values()}
+        missing = {pid for pid in batch.alias_ids.values() if pid not in known}
+        if missing:
+            query = sa.text("SELECT * FROM papers WHERE id IN :ids").bindparams(sa.bindparam("ids", expanding=True))
+            for raw in self.connection.execute(query, {"ids": list(missing)}):
+                batch.remember(_State.stored(_decode(raw)))
+        batch.by_id = {s.id: s for s in batch.states.values() if s.id is not None}
+        return batch
 
-        need_facts = any(r.upvotes is not None or r.daily_date for r in records)
-        known_ids = [s.id for s in states.values() if s.id is not None]
-        old_votes = self._facts("upvote_counts", "source", known_ids) if need_facts else {}
-        old_daily = self._facts("daily_entries", "list_date", known_ids) if need_facts else {}
-
-        counts = UpsertCounts()
-        for record, norm in zip(records, norms, strict=True):
-            state: _State | None = None
-            if record.arxiv_id:
-                state = by_arxiv.get(record.arxiv_id)
-                if state is None:
-                    candidate = by_norm.get(norm)
-                    # A local-only paper with the same title is this arXiv paper seen earlier.
-                    if candidate is not None and not candidate.row["arxiv_id"]:
-                        state = candidate
-            else:
-                alias_id = alias_ids.get(record.local_id or local_key(norm))
-                state = by_id.get(alias_id) if alias_id is not None else None
-                if state is None and record.local_id:
-                    state = by_key.get(record.local_id)
-                elif state is None:
-                    state = by_norm.get(norm)
-            is_new = state is None
-            if state is None:
-                state = _State(row=_new_row(record, norm), id=None, original_hash=None)
-            before_hash = _content_hash(state.row) if not is_new else None
-            old_key = state.row["paper_key"]
-            _merge(state.row, record, is_new)
-            if not is_new and state.row["paper_key"] != old_key and state.old_key is None:
-                state.old_key = old_key
-            remember(state)
-            state.sources[record.source] = (record.origin, _record_fields(record))
-            facts_changed = False
-            if record.upvotes is not None:
-                current_votes = state.upvotes.get(record.source, old_votes.get(state.id or -1, {}).get(record.source))
-                if current_votes != record.upvotes:
-                    state.upvotes[record.source] = record.upvotes
-                    facts_changed = True
-            if record.daily_date:
-                day = record.daily_date
-                current = state.daily.get(day) or old_daily.get(state.id or -1, {}).get(day)
-                merged = _combine(current, (record.submitted_by, record.num_comments, record.source))
-                if merged != current:
-                    state.daily[day] = merged
-                    facts_changed = True
-            state.facts_changed = state.facts_changed or facts_changed
-            if is_new:
-                counts.added += 1
-            elif _content_hash(state.row) != before_hash or facts_changed:
-                counts.updated += 1
-            else:
-                counts.unchanged += 1
-
-        self._flush(list(states.values()), now)
-        return counts
+    def _fold(self, batch: _Batch, stored: _StoredFacts, record: PaperRecord, norm: str) -> str:
+        """Merge one record into its paper (a new one when none matches); "added", "updated" or "unchanged"."""
+        state = batch.find(record, norm)
+        is_new = state is None
+        if state is None:
+            state = _State(row=_new_row(record, norm), id=None, original_hash=None)
+        before_hash = None if is_new else _content_hash(state.row)
+        old_key = state.row["paper_key"]
+        _merge(state.row, record, is_new)
+        if not is_new and state.row["paper_key"] != old_key and state.old_key is None:
+            state.old_key = old_key  # a local paper got its arXiv id: the old key becomes an alias
+        batch.remember(state)
+        state.sources[record.source] = (record.origin, _record_fields(record))
+        facts_changed = _fold_facts(state, stored, record)
+        state.facts_changed = state.facts_changed or facts_changed
+        if is_new:
+            return "added"
+        if _content_hash(state.row) != before_hash or facts_changed:
+            return "updated"
+        return "unchanged"
 
     def _flush(self, states: list[_State], now: str) -> None:
         conn = self.connection
@@ -450,9 +516,6 @@ class BatchWriter:
                 "num_comments = excluded.num_comments, source = excluded.source",
                 daily,
             )
-
-
-_Entry = tuple[str | None, int | None, str]
 
 
 def _combine(current: _Entry | None, entry: _Entry) -> _Entry:
