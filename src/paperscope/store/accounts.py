@@ -97,6 +97,14 @@ def _collection(r: Any) -> Collection:
     return Collection(int(r[0]), int(r[1]), r[2], r[3], int(r[4]), bool(r[5]))
 
 
+# Statements more than one method runs, written once.
+_USER = "SELECT id, username, email, created_at FROM users"
+_COLLECTION = (
+    "SELECT c.id, c.user_id, c.name, c.created_at, "
+    "(SELECT COUNT(*) FROM collection_items i WHERE i.collection_id = c.id), c.public FROM collections c"
+)
+
+
 def _user(row: Any) -> User:
     return User(id=int(row[0]), username=row[1], email=row[2], created_at=row[3])
 
@@ -145,14 +153,14 @@ class Accounts:
     def get_user(self, user_id: int) -> User | None:
         with self.store.connect() as conn:
             row = conn.execute(
-                sa.text("SELECT id, username, email, created_at FROM users WHERE id = :i"), {"i": user_id}
+                sa.text(f"{_USER} WHERE id = :i"), {"i": user_id}
             ).first()
         return _user(row) if row else None
 
     def get_user_by_name(self, username: str) -> User | None:
         with self.store.connect() as conn:
             row = conn.execute(
-                sa.text("SELECT id, username, email, created_at FROM users WHERE lower(username) = lower(:u)"),
+                sa.text(f"{_USER} WHERE lower(username) = lower(:u)"),
                 {"u": username.strip()},
             ).first()
         return _user(row) if row else None
@@ -180,7 +188,7 @@ class Accounts:
                     sa.text("UPDATE users SET password_hash = :h WHERE id = :i"),
                     {"h": _hasher.hash(password), "i": row[0]},
                 )
-        return User(id=int(row[0]), username=row[1], email=row[2], created_at=row[3])
+        return _user(row)
 
     # -- sessions -------------------------------------------------------------------------
     def create_session(self, user_id: int, days: int = SESSION_DAYS) -> str:
@@ -299,11 +307,7 @@ class Accounts:
     def collections(self, user_id: int) -> list[Collection]:
         with self.store.connect() as conn:
             rows = conn.execute(
-                sa.text(
-                    "SELECT c.id, c.user_id, c.name, c.created_at, "
-                    "(SELECT COUNT(*) FROM collection_items i WHERE i.collection_id = c.id), c.public "
-                    "FROM collections c WHERE c.user_id = :u ORDER BY lower(c.name), c.id"
-                ),
+                sa.text(f"{_COLLECTION} WHERE c.user_id = :u ORDER BY lower(c.name), c.id"),
                 {"u": user_id},
             )
             return [_collection(r) for r in rows]
@@ -312,11 +316,7 @@ class Accounts:
         """The collection when ``user_id`` owns it; another user's collection is None, as if absent."""
         with self.store.connect() as conn:
             r = conn.execute(
-                sa.text(
-                    "SELECT c.id, c.user_id, c.name, c.created_at, "
-                    "(SELECT COUNT(*) FROM collection_items i WHERE i.collection_id = c.id), c.public "
-                    "FROM collections c WHERE c.id = :c AND c.user_id = :u"
-                ),
+                sa.text(f"{_COLLECTION} WHERE c.id = :c AND c.user_id = :u"),
                 {"c": collection_id, "u": user_id},
             ).first()
         return _collection(r) if r else None
@@ -325,11 +325,7 @@ class Accounts:
         """The collection when it is public or ``user_id`` owns it; else None, as if absent."""
         with self.store.connect() as conn:
             r = conn.execute(
-                sa.text(
-                    "SELECT c.id, c.user_id, c.name, c.created_at, "
-                    "(SELECT COUNT(*) FROM collection_items i WHERE i.collection_id = c.id), c.public "
-                    "FROM collections c WHERE c.id = :c AND (c.public OR c.user_id = :u)"
-                ),
+                sa.text(f"{_COLLECTION} WHERE c.id = :c AND (c.public OR c.user_id = :u)"),
                 {"c": collection_id, "u": -1 if user_id is None else user_id},
             ).first()
         return _collection(r) if r else None

@@ -136,6 +136,34 @@ def _row_to_send(row: Any) -> DigestSend:
     )
 
 
+# Statements more than one method runs, written once.
+_SUBSCRIPTION_OF = sa.text("SELECT * FROM subscriptions WHERE email = :e AND frequency = :f")
+_SEND_OF = sa.text("SELECT * FROM digest_sends WHERE subscription_id = :s AND period_key = :p")
+_SEND = sa.text("SELECT * FROM digest_sends WHERE id = :i")
+# A digest's items are released whenever its send is given up or will be retried: those papers
+# were not delivered, so the next digest may carry them.
+_FREE_ITEMS = sa.text("DELETE FROM digest_items WHERE subscription_id = :s AND period_key = :p")
+# The columns _set_subscription may write (names are spliced into SQL: only these, never input).
+_SUBSCRIPTION_COLUMNS = frozenset(
+    {"user_id", "frequency", "categories", "keywords", "min_upvotes", "status", "permanent_failures",
+     "confirmed_at", "unsubscribed_at"}
+)
+
+
+def _set_subscription(conn: Connection, subscription_id: int, where: str = "", **values: Any) -> int:
+    """``UPDATE subscriptions SET <values> WHERE id = ...`` (plus ``where``); the row count."""
+    assert values and set(values) <= _SUBSCRIPTION_COLUMNS, values
+    assignments = ", ".join(f"{name} = :{name}" for name in values)
+    result = conn.execute(
+        sa.text(f"UPDATE subscriptions SET {assignments} WHERE id = :_id {where}"), {**values, "_id": subscription_id}
+    )
+    return int(result.rowcount or 0)
+
+
+def _free_items(conn: Connection, subscription_id: int, period_key: str) -> None:
+    conn.execute(_FREE_ITEMS, {"s": subscription_id, "p": period_key})
+
+
 class DigestStore:
     """The digest tables, reached as ``store.digests``."""
 
@@ -167,9 +195,7 @@ class DigestStore:
             "t": now,
         }
         with self.engine.begin() as conn:
-            existing = conn.execute(
-                sa.text("SELECT * FROM subscriptions WHERE email = :e AND frequency = :f"), params
-            ).first()
+            existing = conn.execute(_SUBSCRIPTION_OF, params).first()
             if existing is None:
                 conn.execute(
                     sa.text(
@@ -188,9 +214,7 @@ class DigestStore:
                     ),
                     params,
                 )
-            row = conn.execute(
-                sa.text("SELECT * FROM subscriptions WHERE email = :e AND frequency = :f"), params
-            ).one()
+            row = conn.execute(_SUBSCRIPTION_OF, params).one()
         return _row_to_subscription(row)
 
     def get(self, subscription_id: int) -> Subscription | None:
@@ -232,16 +256,9 @@ class DigestStore:
             if filters is not None:
                 self._set_filters(conn, subscription_id, filters)
             if user_id is not None:
-                conn.execute(
-                    sa.text("UPDATE subscriptions SET user_id = :u WHERE id = :i"),
-                    {"u": user_id, "i": subscription_id},
-                )
-            conn.execute(
-                sa.text(
-                    "UPDATE subscriptions SET status = 'active', permanent_failures = 0, "
-                    "confirmed_at = :t, unsubscribed_at = NULL WHERE id = :i"
-                ),
-                {"i": subscription_id, "t": utc_now()},
+                _set_subscription(conn, subscription_id, user_id=user_id)
+            _set_subscription(
+                conn, subscription_id, status=ACTIVE, permanent_failures=0, confirmed_at=utc_now(), unsubscribed_at=None
             )
         return self.get(subscription_id)
 
@@ -257,34 +274,23 @@ class DigestStore:
             if filters is not None:
                 self._set_filters(conn, subscription_id, filters)
             if frequency is not None:
-                conn.execute(
-                    sa.text("UPDATE subscriptions SET frequency = :f WHERE id = :i"),
-                    {"f": frequency, "i": subscription_id},
-                )
+                _set_subscription(conn, subscription_id, frequency=frequency)
         return self.get(subscription_id)
 
     @staticmethod
     def _set_filters(conn: Connection, subscription_id: int, filters: dict[str, Any]) -> None:
-        conn.execute(
-            sa.text(
-                "UPDATE subscriptions SET categories = :c, keywords = :k, min_upvotes = :m WHERE id = :i"
-            ),
-            {
-                "c": orjson.dumps(list(filters.get("categories") or [])).decode(),
-                "k": filters.get("keywords") or "",
-                "m": int(filters.get("min_upvotes") or 0),
-                "i": subscription_id,
-            },
+        _set_subscription(
+            conn,
+            subscription_id,
+            categories=orjson.dumps(list(filters.get("categories") or [])).decode(),
+            keywords=filters.get("keywords") or "",
+            min_upvotes=int(filters.get("min_upvotes") or 0),
         )
 
     def unsubscribe(self, subscription_id: int) -> Subscription | None:
         with self.engine.begin() as conn:
-            conn.execute(
-                sa.text(
-                    "UPDATE subscriptions SET status = 'unsubscribed', unsubscribed_at = :t "
-                    "WHERE id = :i AND status <> 'unsubscribed'"
-                ),
-                {"i": subscription_id, "t": utc_now()},
+            _set_subscription(
+                conn, subscription_id, "AND status <> 'unsubscribed'", status="unsubscribed", unsubscribed_at=utc_now()
             )
         return self.get(subscription_id)
 
@@ -316,10 +322,7 @@ class DigestStore:
     # -- sends ----------------------------------------------------------------------------
     def send_for(self, subscription_id: int, period_key: str) -> DigestSend | None:
         with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.text("SELECT * FROM digest_sends WHERE subscription_id = :s AND period_key = :p"),
-                {"s": subscription_id, "p": period_key},
-            ).first()
+            row = conn.execute(_SEND_OF, {"s": subscription_id, "p": period_key}).first()
         return _row_to_send(row) if row else None
 
     def sends(
@@ -368,9 +371,7 @@ class DigestStore:
                 ),
                 params,
             )
-            row = conn.execute(
-                sa.text("SELECT * FROM digest_sends WHERE subscription_id = :s AND period_key = :p"), params
-            ).one()
+            row = conn.execute(_SEND_OF, params).one()
             current = _row_to_send(row)
             if inserted.rowcount == 1:
                 return Claim(current.id, subscription_id, period_key, claimed_by, message_id)
@@ -407,9 +408,7 @@ class DigestStore:
             if won.rowcount != 1:
                 return None
             # Items recorded by the abandoned claim were never delivered: free them again.
-            conn.execute(
-                sa.text("DELETE FROM digest_items WHERE subscription_id = :s AND period_key = :p"), params
-            )
+            _free_items(conn, subscription_id, period_key)
             return Claim(current.id, subscription_id, period_key, claimed_by, message_id, reclaimed=True)
 
     def record_items(self, claim: Claim, paper_ids: Sequence[int]) -> None:
@@ -425,13 +424,20 @@ class DigestStore:
                 [{"s": claim.subscription_id, "p": pid, "k": claim.period_key} for pid in paper_ids],
             )
 
-    def _update_claim(self, claim: Claim, sql: str, extra: dict[str, Any] | None = None) -> bool:
+    def _update_claim(
+        self, claim: Claim, sql: str, extra: dict[str, Any] | None = None, *, free_items: bool = False
+    ) -> bool:
+        """Run ``sql`` on the claimed send, only while ``claim`` still holds it; True when it did.
+        With ``free_items`` the claim's digest items are released in the same transaction."""
         with self.engine.begin() as conn:
             result = conn.execute(
                 sa.text(sql + " WHERE id = :i AND claimed_by = :b"),
                 {"i": claim.send_id, "b": claim.claimed_by, "t": utc_now(), **(extra or {})},
             )
-            return result.rowcount == 1
+            won = result.rowcount == 1
+            if won and free_items:
+                _free_items(conn, claim.subscription_id, claim.period_key)
+            return won
 
     def mark_committing(self, claim: Claim) -> bool:
         return self._update_claim(claim, "UPDATE digest_sends SET status = 'committing', claimed_at = :t")
@@ -445,22 +451,12 @@ class DigestStore:
             claim, "UPDATE digest_sends SET status = 'sent', sent_at = :t, last_error = NULL"
         )
         with self.engine.begin() as conn:
-            conn.execute(
-                sa.text("UPDATE subscriptions SET permanent_failures = 0 WHERE id = :s"),
-                {"s": claim.subscription_id},
-            )
+            _set_subscription(conn, claim.subscription_id, permanent_failures=0)
 
     def mark_unknown(self, claim: Claim, error: str) -> None:
         self._update_claim(
             claim, "UPDATE digest_sends SET status = 'unknown', last_error = :e", {"e": error}
         )
-
-    def _release_items(self, claim: Claim) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                sa.text("DELETE FROM digest_items WHERE subscription_id = :s AND period_key = :p"),
-                {"s": claim.subscription_id, "p": claim.period_key},
-            )
 
     def release(self, claim: Claim) -> None:
         """Give a claim up as if it never happened (nothing to send yet): no row, no items."""
@@ -472,27 +468,23 @@ class DigestStore:
                 {"i": claim.send_id, "b": claim.claimed_by},
             )
             if gone.rowcount == 1:
-                conn.execute(
-                    sa.text("DELETE FROM digest_items WHERE subscription_id = :s AND period_key = :p"),
-                    {"s": claim.subscription_id, "p": claim.period_key},
-                )
+                _free_items(conn, claim.subscription_id, claim.period_key)
 
     def defer(self, claim: Claim, error: str) -> None:
         """A temporary failure: the digest stays due and its papers are free again."""
-        if self._update_claim(
+        self._update_claim(
             claim,
             "UPDATE digest_sends SET status = 'deferred', last_error = :e, claimed_by = NULL",
             {"e": error},
-        ):
-            self._release_items(claim)
+            free_items=True,
+        )
 
     def fail(self, claim: Claim, error: str) -> bool:
         """A permanent failure for this period; True when the address is now suspended."""
         if not self._update_claim(
-            claim, "UPDATE digest_sends SET status = 'failed', last_error = :e", {"e": error}
+            claim, "UPDATE digest_sends SET status = 'failed', last_error = :e", {"e": error}, free_items=True
         ):
             return False
-        self._release_items(claim)
         with self.engine.begin() as conn:
             conn.execute(
                 sa.text(
@@ -500,19 +492,18 @@ class DigestStore:
                 ),
                 {"s": claim.subscription_id},
             )
-            suspended = conn.execute(
-                sa.text(
-                    "UPDATE subscriptions SET status = 'suspended' "
-                    "WHERE id = :s AND status = 'active' AND permanent_failures >= :n"
-                ),
-                {"s": claim.subscription_id, "n": SUSPEND_AFTER_FAILURES},
+            suspended = _set_subscription(
+                conn,
+                claim.subscription_id,
+                f"AND status = 'active' AND permanent_failures >= {int(SUSPEND_AFTER_FAILURES)}",
+                status="suspended",
             )
-            return suspended.rowcount == 1
+            return suspended == 1
 
     def resolve(self, send_id: int, *, delivered: bool) -> DigestSend | None:
         """Operator decision on an 'unknown' send: delivered -> 'sent', else due again."""
         with self.engine.begin() as conn:
-            row = conn.execute(sa.text("SELECT * FROM digest_sends WHERE id = :i"), {"i": send_id}).first()
+            row = conn.execute(_SEND, {"i": send_id}).first()
             if row is None:
                 return None
             if row.status == UNKNOWN:
@@ -522,15 +513,12 @@ class DigestStore:
                         {"i": send_id, "t": utc_now()},
                     )
                 else:
-                    conn.execute(
-                        sa.text("DELETE FROM digest_items WHERE subscription_id = :s AND period_key = :p"),
-                        {"s": row.subscription_id, "p": row.period_key},
-                    )
+                    _free_items(conn, row.subscription_id, row.period_key)
                     conn.execute(
                         sa.text(
                             "UPDATE digest_sends SET status = 'deferred', claimed_by = NULL WHERE id = :i"
                         ),
                         {"i": send_id},
                     )
-            row = conn.execute(sa.text("SELECT * FROM digest_sends WHERE id = :i"), {"i": send_id}).one()
+            row = conn.execute(_SEND, {"i": send_id}).one()
         return _row_to_send(row)
