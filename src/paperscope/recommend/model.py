@@ -77,6 +77,7 @@ def fit(positives: Matrix, negatives: Matrix, background: Matrix) -> ReaderModel
         raise ValueError("a reader model needs at least one positive paper")
     if len(pos) >= MIN_LINEAR and len(background) > 0:
         from sklearn.linear_model import LogisticRegression
+        from threadpoolctl import threadpool_limits
 
         x = np.vstack([pos, neg, background]).astype(np.float32)
         y = np.concatenate([np.ones(len(pos)), np.zeros(len(neg) + len(background))])
@@ -84,7 +85,10 @@ def fit(positives: Matrix, negatives: Matrix, background: Matrix) -> ReaderModel
             [np.ones(len(pos)), np.full(len(neg), NEGATIVE_WEIGHT), np.ones(len(background))]
         )
         clf = LogisticRegression(C=C, class_weight="balanced", max_iter=300)
-        clf.fit(x, y, sample_weight=weights)
+        # One BLAS thread: a 3,000 x 384 problem gains nothing from more, and on a busy 2-core
+        # server their contention made a 80 ms fit take 3 s (bench/recommend.py).
+        with threadpool_limits(limits=1):
+            clf.fit(x, y, sample_weight=weights)
         w = clf.coef_[0].astype(np.float64)
         norm = float(np.linalg.norm(w)) or 1.0
         model = ReaderModel("linear", _unit(w), norm, float(clf.intercept_[0]), neg[:0])

@@ -13,8 +13,8 @@ How a list is made (``Recommender.recommend``):
    pool (newest first from the keyword index, :data:`FOLLOW_DEPTH` each).
 4. Each candidate's score: the model's z-score (standard deviations above the library mean),
    plus a boost per followed author, category or saved search it matches, plus recency
-   (``RECENCY_WEIGHT * exp(-age / RECENCY_DAYS)``, age from the newest candidate, so a store
-   of old papers still has "new" ones).  Papers the reader already upvoted, saved or judged are
+   (``RECENCY_WEIGHT * exp(-age / RECENCY_DAYS)``, age from the newest daily-list day, so a
+   store of old papers still has "new" ones).  Papers the reader already upvoted, saved or judged are
    left out; so is everything in ``exclude``.
 5. Each card carries why it is there: the positive paper it is most like, the followed author
    or category, the saved search.
@@ -29,7 +29,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +55,7 @@ MAX_FOLLOWS_USED = 20  # of each kind, per list (bounds the keyword queries one 
 AUTHOR_BOOST = 2.0
 CATEGORY_BOOST = 1.0
 SEARCH_BOOST = 1.0
+BOOSTS = {"author": AUTHOR_BOOST, "category": CATEGORY_BOOST, "search": SEARCH_BOOST}
 RECENCY_WEIGHT = 0.5
 RECENCY_DAYS = 14.0
 TRENDING_DAYS = 7
@@ -250,50 +251,55 @@ class Recommender:
         skip = {s.paper_id for s in signals.papers} | set(exclude)
         result = ForYou("follows", [], signals)
         scores: dict[int, float] = {}
-        like: dict[int, Reason] = {}
         opened = self._snapshot()
         model = None
         if opened is not None and signals.positive_ids:
-            index, snap = opened
-            model = self.model(signals, snap)
+            model = self.model(signals, opened[1])
         if model is not None and opened is not None:
             index, snap = opened
             result.mode, result.train_ms = model.kind, model.train_ms
             hits = index.search_vector(model.direction, POOL + len(skip))
-            pool = [int(i) for i in hits.ids.tolist() if int(i) not in skip]
-            scores = self._scores(model, snap, pool)
-            like = self._likes(signals, snap, list(scores))
+            scores = self._scores(model, snap, [int(i) for i in hits.ids.tolist() if int(i) not in skip])
         elif signals.positive_ids:
             result.notes.append("Papers like the ones you chose appear once the semantic index is built.")
         followed = self._followed(signals)
         extra = [pid for pid in followed if pid not in scores and pid not in skip]
         if model is not None and opened is not None and extra:
             scores.update(self._scores(model, opened[1], extra))
-            like.update(self._likes(signals, opened[1], extra))
         for pid in extra:
             scores.setdefault(pid, 0.0)
-        papers = {p.id: p for p in self.store.get_papers(list(scores))}
-        days = [d for d in (_day(p) for p in papers.values()) if d is not None]
-        newest = max(days) if days else None
+        # Everything but recency is known without reading the papers: read them best first, and
+        # only as deep as recency (at most RECENCY_WEIGHT) could still lift one into the list.
+        boosted = {
+            pid: base + sum(BOOSTS[kind] for kind in {r.kind for r in followed.get(pid, [])})
+            for pid, base in scores.items()
+        }
+        order = sorted(boosted, key=lambda pid: (-boosted[pid], pid))
+        days = self.store.list_days()
+        # Without daily lists (an arXiv-only store), papers are as new as they are today.
+        newest = date.fromisoformat(days[-1]) if days else datetime.now(UTC).date()
         ranked: list[Recommendation] = []
-        for pid, base in scores.items():
-            paper = papers.get(pid)
-            if paper is None:
-                continue
-            reasons = list(followed.get(pid, []))
-            total = base
-            total += sum(
-                {"author": AUTHOR_BOOST, "category": CATEGORY_BOOST, "search": SEARCH_BOOST}[r.kind]
-                for r in {r.kind: r for r in reasons}.values()
-            )
-            day = _day(paper)
-            if newest is not None and day is not None:
-                total += RECENCY_WEIGHT * math.exp(-max(0, (newest - day).days) / RECENCY_DAYS)
-            if pid in like:
-                reasons.insert(0, like[pid])
-            ranked.append(Recommendation(paper, float(total), reasons))
+        read = 0
+        while read < len(order):
+            if len(ranked) >= limit:
+                floor = sorted((r.score for r in ranked), reverse=True)[limit - 1]
+                if boosted[order[read]] + RECENCY_WEIGHT < floor:
+                    break
+            batch = order[read : read + limit + 20]
+            read += len(batch)
+            for paper in self.store.get_papers(batch):
+                day = _day(paper)
+                total = boosted[paper.id]
+                if day is not None:
+                    total += RECENCY_WEIGHT * math.exp(-max(0, (newest - day).days) / RECENCY_DAYS)
+                ranked.append(Recommendation(paper, float(total), list(followed.get(paper.id, []))))
         ranked.sort(key=lambda r: (-r.score, r.paper.id))
         result.items = ranked[:limit]
+        if model is not None and opened is not None:
+            like = self._likes(signals, opened[1], [r.paper.id for r in result.items])
+            for item in result.items:
+                if item.paper.id in like:
+                    item.reasons.insert(0, like[item.paper.id])
         if not result.items and not signals.positive_ids:
             trending = self._trending(signals, limit, skip, started)
             trending.notes = ["Nothing new from what you follow yet: trending papers meanwhile."]

@@ -221,6 +221,21 @@ class Signals:
             return [SavedSearch(int(r[0]), r[1], r[2]) for r in rows]
 
     # -- everything at once -------------------------------------------------------------------
+    def has_any(self, user_id: int) -> bool:
+        """Whether the reader has given any signal at all (one cheap query, for the home page)."""
+        with self.store.connect() as conn:
+            return bool(conn.execute(
+                sa.text(
+                    "SELECT EXISTS (SELECT 1 FROM votes WHERE user_id = :u) "
+                    "OR EXISTS (SELECT 1 FROM paper_feedback WHERE user_id = :u) "
+                    "OR EXISTS (SELECT 1 FROM follows WHERE user_id = :u) "
+                    "OR EXISTS (SELECT 1 FROM saved_searches WHERE user_id = :u) "
+                    "OR EXISTS (SELECT 1 FROM collection_items i JOIN collections c ON c.id = i.collection_id "
+                    "WHERE c.user_id = :u)"
+                ),
+                {"u": user_id},
+            ).scalar())
+
     def reader(self, user_id: int) -> ReaderSignals:
         """Every signal of one reader (upvotes, saved papers, feedback, follows, searches)."""
         with self.store.connect() as conn:

@@ -75,7 +75,13 @@ from .templating import STATIC_DIR, render
 
 log = logging.getLogger(__name__)
 
-OPTIONAL_ROUTERS = ("paperscope.web.feeds", "paperscope.web.subscribe")
+OPTIONAL_ROUTERS = (
+    "paperscope.web.feeds",
+    "paperscope.web.subscribe",
+    "paperscope.web.foryou",
+    "paperscope.web.activity",
+    "paperscope.web.authors",
+)
 
 FAVICON = STATIC_DIR / "favicon.svg"
 

@@ -85,6 +85,11 @@ def daily_page(
     p: Annotated[int, Query(ge=0, le=MAX_PAGE)] = 0,
 ) -> Response:
     state = web_state(request)
+    if request.url.path == "/" and not request.url.query:
+        # The home page of a signed-in reader with signals is their For you list.
+        reader = current_user(request)
+        if reader is not None and state.store.signals.has_any(reader.id):
+            return RedirectResponse("/for-you", status_code=303)
     size = state.settings.page_size
     listing = daily_list(
         state, date, week, month, sort=sort, limit=size, offset=p * size, category=category or None

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..store.accounts import AccountError, User
-from .security import check_csrf, user_or_redirect
+from .security import check_csrf, current_user, user_or_redirect
 from .state import web_state
 from .templating import render
 
@@ -65,16 +65,29 @@ def save(
 
 @router.get("/collections/{collection_id}", response_class=HTMLResponse)
 def collection_page(request: Request, collection_id: CollectionId) -> Response:
-    user = user_or_redirect(request, f"/collections/{collection_id}")
-    if not isinstance(user, User):
-        return user
+    """A collection: its owner's to edit, and anyone's to read once its owner made it public."""
     state = web_state(request)
-    collection = state.store.accounts.get_collection(user.id, collection_id)
-    if collection is None:  # someone else's is answered exactly like one that does not exist
+    viewer = current_user(request)
+    collection = state.store.accounts.visible_collection(collection_id, viewer.id if viewer else None)
+    if collection is None and viewer is None:
+        return user_or_redirect(request, f"/collections/{collection_id}")  # type: ignore[return-value]
+    if collection is None:  # someone else's private one is answered exactly like one that does not exist
         raise HTTPException(404, "No such collection.")
     papers = state.store.get_papers(state.store.accounts.collection_paper_ids(collection.id))
-    voted = state.store.accounts.voted(user.id, [p.id for p in papers])
-    return render(request, "collection.html", {"collection": collection, "papers": papers, "voted": voted})
+    voted = state.store.accounts.voted(viewer.id, [p.id for p in papers]) if viewer else set()
+    owner = state.store.accounts.get_user(collection.user_id)
+    return render(
+        request,
+        "collection.html",
+        {
+            "collection": collection,
+            "papers": papers,
+            "voted": voted,
+            "mine": viewer is not None and viewer.id == collection.user_id,
+            "owner": owner.username if owner else "",
+            "public_url": str(request.base_url).rstrip("/") + f"/collections/{collection.id}",
+        },
+    )
 
 
 @router.post("/collections/{collection_id}/remove")
@@ -109,3 +122,44 @@ def delete(
     if not web_state(request).store.accounts.delete_collection(user.id, collection_id):
         raise HTTPException(404, "No such collection.")
     return RedirectResponse("/collections", status_code=303)
+
+
+@router.post("/collections/{collection_id}/share")
+def share(
+    request: Request,
+    collection_id: CollectionId,
+    csrf_token: Annotated[str, Form()] = "",
+    public: Annotated[str, Form(pattern="^(yes|no)$")] = "yes",
+) -> Response:
+    """Make a collection public (readable by anyone at its URL, with its own feed) or private."""
+    check_csrf(request, csrf_token)
+    user = user_or_redirect(request, f"/collections/{collection_id}")
+    if not isinstance(user, User):
+        return user
+    if not web_state(request).store.accounts.set_collection_public(user.id, collection_id, public == "yes"):
+        raise HTTPException(404, "No such collection.")
+    return RedirectResponse(f"/collections/{collection_id}", status_code=303)
+
+
+@router.get("/collections/{collection_id}/feed.atom")
+def collection_feed(request: Request, collection_id: CollectionId) -> Response:
+    """A public collection's Atom feed, most recently added first (a private one is 404: feed
+    readers send no cookies, so there is no owner to recognise)."""
+    from .feeds import MEDIA_TYPES, build_feed
+
+    store = web_state(request).store
+    collection = store.accounts.visible_collection(collection_id, None)
+    if collection is None:
+        raise HTTPException(404, "No such collection.")
+    owner = store.accounts.get_user(collection.user_id)
+    base = str(request.base_url).rstrip("/")
+    body = build_feed(
+        store.get_papers(store.accounts.collection_paper_ids(collection.id)[:100]),
+        fmt="atom",
+        title=f"{collection.name} (a paperscope collection by {owner.username if owner else 'someone'})",
+        subtitle=f"Papers saved to the collection {collection.name}, most recently added first",
+        base_url=base + "/",
+        self_url=f"{base}/collections/{collection.id}/feed.atom",
+        page_url=f"{base}/collections/{collection.id}",
+    )
+    return Response(body, media_type=MEDIA_TYPES["atom"])
