@@ -25,6 +25,7 @@ import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -299,12 +300,12 @@ def _backend_for_every_home(request: pytest.FixtureRequest) -> Iterator[None]:
     original = paperscope.config.load_settings
 
     def load_settings(
-        home: str | os.PathLike[str] | None = None, database_url: str | None = None
+        home: str | os.PathLike[str] | None = None, database_url: str | None = None, **options: Any
     ) -> Settings:
-        settings = original(home, database_url)
+        settings = original(home, database_url, **options)
         if database_url or os.environ.get("PAPERSCOPE_DATABASE_URL"):
             return settings
-        return Settings(home=settings.home, database_url=homes.url_for(settings.home))
+        return settings.model_copy(update={"database_url": homes.url_for(settings.home)})
 
     patch = pytest.MonkeyPatch()
     patch.setattr(paperscope.config, "load_settings", load_settings)

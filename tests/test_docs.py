@@ -56,3 +56,19 @@ def test_every_environment_setting_is_documented() -> None:
         names.update(re.findall(r"\bPAPERSCOPE_[A-Z_]*[A-Z]\b", path.read_text()))
     missing = sorted(name for name in names if name not in README)
     assert not missing, f"settings missing from README.md: {missing}"
+
+
+def test_every_field_of_the_settings_object_has_a_row_in_the_settings_table() -> None:
+    from paperscope.config import Settings, env_name, toml_name
+
+    match = re.search(r"^## Settings\n.*?(?=^## )", README, re.MULTILINE | re.DOTALL)
+    assert match, "README.md has no ## Settings section"
+    rows = {line.split("|")[1].strip(): line for line in match.group(0).splitlines() if line.startswith("| `")}
+    missing = []
+    for field in Settings.model_fields:
+        row = rows.get(f"`{env_name(field)}`")
+        if row is None:
+            missing.append(env_name(field))
+        elif field != "home" and f"`{toml_name(field)}`" not in row:
+            missing.append(f"{env_name(field)} (its config.toml spelling {toml_name(field)})")
+    assert not missing, f"settings missing from README.md's settings table: {missing}"

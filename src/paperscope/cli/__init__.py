@@ -40,13 +40,20 @@ class PaperscopeGroup(click.Group):
     envvar="PAPERSCOPE_DATABASE_URL",
     help="Database URL (sqlite:///... or postgresql://...). Default: SQLite file in the home.",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars; log warnings and errors only.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help="Log lines as text or as JSON objects (one a line). Default: $PAPERSCOPE_LOG_FORMAT, else text.",
+)
 @click.pass_context
-def main(ctx: click.Context, home: str | None, database: str | None, quiet: bool) -> None:
+def main(ctx: click.Context, home: str | None, database: str | None, quiet: bool, log_format: str | None) -> None:
     """Self-hosted research-paper discovery: ingest, search, feeds, web app and digests."""
-    app = AppContext(home, database, quiet)
+    app = AppContext(home, database, quiet, log_format)
     ctx.obj = app
     ctx.call_on_close(app.close)
+    app.configure_logging()
 
 
 for module in (ingest, harvest, search, related, web, digest, admin):

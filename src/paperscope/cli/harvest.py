@@ -39,21 +39,18 @@ def _pacing_options(default_delay: float) -> Callable[[Callable[..., Any]], Call
                 "--delay",
                 type=float,
                 default=None,
-                envvar="PAPERSCOPE_HTTP_DELAY",
                 help=f"Seconds between requests (default {default_delay:g}; be polite to the server).",
             ),
             click.option(
                 "--max-wait",
                 type=float,
                 default=None,
-                envvar="PAPERSCOPE_HTTP_MAX_WAIT",
                 help="Longest wait honoured for a server's Retry-After, in seconds (default 120).",
             ),
             click.option(
                 "--retries",
                 type=click.IntRange(0, 50),
                 default=None,
-                envvar="PAPERSCOPE_HTTP_RETRIES",
                 help="Further attempts after a transient failure (default 4).",
             ),
         ]
@@ -64,12 +61,15 @@ def _pacing_options(default_delay: float) -> Callable[[Callable[..., Any]], Call
     return decorate
 
 
-def _pacing(delay: float | None, max_wait: float | None, retries: int | None, default_delay: float) -> Pacing:
-    # click already filled each value from its $PAPERSCOPE_HTTP_* variable when the option was absent.
+def _pacing(
+    app: AppContext, delay: float | None, max_wait: float | None, retries: int | None, default_delay: float
+) -> Pacing:
+    """The options given, else the ``http_*`` settings ($PAPERSCOPE_HTTP_*, config.toml), else defaults."""
     from ..harvest.client import Pacing  # local: httpx is slow to import at CLI start
 
-    chosen = default_delay if delay is None else delay
-    return Pacing.from_env(delay=chosen, max_wait=max_wait, retries=retries)
+    settings = app.settings
+    chosen = delay if delay is not None else settings.http_delay if settings.http_delay is not None else default_delay
+    return Pacing.from_settings(settings, delay=chosen, max_wait=max_wait, retries=retries)
 
 
 def _check_day(value: str | None, option: str) -> str | None:
@@ -137,13 +137,13 @@ def harvest_arxiv(
     if last is not None and last < first:
         raise click.BadParameter(f"{last} is before --from {first}", param_hint="--until")
     query = OaiQuery(
-        endpoint=oai_url(endpoint),
+        endpoint=oai_url(endpoint, app.settings),
         from_date=first,
         until=last,
         set_spec=set_spec,
         prefix=prefix,
     )
-    pacing = _pacing(delay, max_wait, retries, 3.0)
+    pacing = _pacing(app, delay, max_wait, retries, 3.0)
     with _clean_errors(), HttpClient(pacing, hint=HINT) as client, _ingestor(app) as ingestor:
         report = harvest_oai(query, ingestor, client, progress=app.show_progress())
     _finish(report.as_dict(), as_json, "arxiv oai", app)
@@ -172,13 +172,14 @@ def harvest_hf_command(
 ) -> None:
     """Fetch the Hugging Face daily papers lists (papers, upvotes, daily entries)."""
     from ..harvest.client import HttpClient
-    from ..harvest.hf import HINT, days_of, harvest_hf
+    from ..harvest.hf import HINT, days_of, harvest_hf, hf_url
 
     with _clean_errors():
         days = days_of(day, week, month)
-        pacing = _pacing(delay, max_wait, retries, 1.0)
+        pacing = _pacing(app, delay, max_wait, retries, 1.0)
         with HttpClient(pacing, hint=HINT) as client, _ingestor(app) as ingestor:
-            report = harvest_hf(days, ingestor, client, base_url=endpoint, progress=app.show_progress())
+            base_url = hf_url(endpoint, app.settings)
+            report = harvest_hf(days, ingestor, client, base_url=base_url, progress=app.show_progress())
     _finish(report.as_dict(), as_json, "hf daily", app)
 
 
@@ -204,13 +205,18 @@ def add(
     as_json: bool,
 ) -> None:
     """Add papers by arXiv id or URL (2104.12255, 2104.12255v1, hep-th/9901001, arxiv.org/abs/...)."""
-    from ..harvest.arxiv_api import add_papers
+    from ..harvest.arxiv_api import add_papers, arxiv_api_url
 
-    pacing = _pacing(delay, max_wait, retries, 3.0)
+    pacing = _pacing(app, delay, max_wait, retries, 3.0)
     # add lists each rejected input with its reason itself, so the ingestor only logs to the file.
     with _clean_errors(), _ingestor(app, report_rejects=False) as ingestor:
         result = add_papers(
-            app.store, list(ids), api_url=endpoint, pacing=pacing, batch_size=batch_size, ingestor=ingestor
+            app.store,
+            list(ids),
+            api_url=arxiv_api_url(endpoint, app.settings),
+            pacing=pacing,
+            batch_size=batch_size,
+            ingestor=ingestor,
         )
     data = result.as_dict()
     if not as_json:

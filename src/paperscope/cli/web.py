@@ -43,14 +43,17 @@ def serve(app: AppContext, host: str, port: int, workers: int, proxy: bool, inde
     """
     import uvicorn
 
-    from ..index.refresher import INTERVAL_ENV, interval_from_env
+    from ..config import SERVE_SETTINGS_ENV, dump_for_workers
 
+    # A bad setting fails here, once, not in every worker.
+    settings = app.settings
     if index_refresh is not None:
-        os.environ[INTERVAL_ENV] = repr(index_refresh)  # the workers read it in app_from_env
-    interval = interval_from_env()  # a bad $PAPERSCOPE_INDEX_REFRESH fails here, not in every worker
+        settings = settings.model_copy(update={"index_refresh": index_refresh})
+    interval = settings.index_refresh
     store = app.store  # opens (and migrates) once here, so workers start on a current schema
-    os.environ["PAPERSCOPE_HOME"] = str(store.settings.home)
-    os.environ["PAPERSCOPE_DATABASE_URL"] = store.settings.database_url
+    # uvicorn starts its workers by importing the app factory in fresh processes; the one way to
+    # hand them this object (command-line options included) is their inherited environment.
+    os.environ[SERVE_SETTINGS_ENV] = dump_for_workers(settings)
     papers = store.count_papers()
     click.echo(
         f"paperscope: {papers} papers in {store.settings.home}; serving on http://{host}:{port}/", err=True
@@ -67,7 +70,7 @@ def serve(app: AppContext, host: str, port: int, workers: int, proxy: bool, inde
         workers=workers,
         proxy_headers=proxy,
         forwarded_allow_ips="127.0.0.1" if proxy else None,
-        log_level="warning" if app.quiet else "info",
+        log_config=app.log_config(),
     )
 
 

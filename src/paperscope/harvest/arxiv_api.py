@@ -8,13 +8,13 @@ know comes back either as no entry at all or as an ``Error`` entry, and is repor
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
 from ..arxiv_ids import parse_arxiv_id
+from ..config import DEFAULT_ARXIV_API_URL, Settings, env_name, environment_settings
 from ..errors import NetworkError, QueryError
 from ..ingest import Ingestor, IngestSummary
 from ..records import PaperRecord, ParseResult, Rejected
@@ -22,15 +22,14 @@ from ..store import Store
 from .client import HttpClient, Pacing, full_url
 from .report import reject_html
 
-DEFAULT_ARXIV_API_URL = "https://export.arxiv.org"
-ARXIV_API_URL_ENV = "PAPERSCOPE_ARXIV_API_URL"
+ARXIV_API_URL_ENV = env_name("arxiv_api_url")
 HINT = f"Check --endpoint / ${ARXIV_API_URL_ENV} (the arXiv API base URL, such as {DEFAULT_ARXIV_API_URL})."
 # arXiv's API takes long id lists, but a smaller batch keeps one bad id from costing many.
 BATCH_SIZE = 50
 
 
-def arxiv_api_url(api_url: str | None = None) -> str:
-    return (api_url or os.environ.get(ARXIV_API_URL_ENV) or DEFAULT_ARXIV_API_URL).rstrip("/")
+def arxiv_api_url(api_url: str | None = None, settings: Settings | None = None) -> str:
+    return (api_url or (settings or environment_settings()).arxiv_api_url).rstrip("/")
 
 
 @dataclass(slots=True)

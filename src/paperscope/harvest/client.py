@@ -9,32 +9,22 @@ attempts is either what the server asked for (capped) or an exponential backoff.
 from __future__ import annotations
 
 import email.utils
-import os
 import time
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from .. import __version__
-from ..errors import NetworkError, QueryError
+from ..config import Settings, environment_settings
+from ..errors import NetworkError
 
 USER_AGENT = f"paperscope/{__version__} (self-hosted paper discovery; +https://github.com/paperscope/paperscope)"
 
 # Statuses that mean "not now" rather than "never": worth another try after a wait.
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
-
-
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as error:
-        raise QueryError(f"${name} must be a number of seconds, not {raw!r}") from error
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,18 +38,20 @@ class Pacing:
     timeout: float = 60.0
 
     @classmethod
-    def from_env(cls, **overrides: float | int | None) -> Pacing:
-        """Defaults, then ``$PAPERSCOPE_HTTP_*`` variables, then explicit non-None overrides."""
-        base = cls()
-        values: dict[str, float | int] = {
-            "delay": _env_float("PAPERSCOPE_HTTP_DELAY", base.delay),
-            "max_wait": _env_float("PAPERSCOPE_HTTP_MAX_WAIT", base.max_wait),
-            "retries": int(_env_float("PAPERSCOPE_HTTP_RETRIES", base.retries)),
-            "backoff": _env_float("PAPERSCOPE_HTTP_BACKOFF", base.backoff),
-            "timeout": _env_float("PAPERSCOPE_HTTP_TIMEOUT", base.timeout),
-        }
+    def from_settings(cls, settings: Settings, **overrides: float | int | None) -> Pacing:
+        """Defaults, then the ``http_*`` settings that are set, then explicit non-None overrides."""
+        values: dict[str, float | int] = {}
+        for name in ("delay", "max_wait", "retries", "backoff", "timeout"):
+            value = getattr(settings, f"http_{name}")
+            if value is not None:
+                values[name] = value
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)  # type: ignore[arg-type]
+        return replace(cls(), **values)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, **overrides: float | int | None) -> Pacing:
+        """:meth:`from_settings` for code that was handed no settings (``$PAPERSCOPE_HTTP_*``)."""
+        return cls.from_settings(environment_settings(), **overrides)
 
 
 class _Transient(Exception):

@@ -6,7 +6,6 @@ from timestamps; asking day by day makes each record's ``daily_date`` the day as
 
 from __future__ import annotations
 
-import os
 import sys
 from datetime import UTC, date, datetime
 
@@ -14,18 +13,19 @@ import orjson
 from tqdm import tqdm
 
 from .. import dates
+from ..config import DEFAULT_HF_URL, Settings, env_name, environment_settings
 from ..errors import NetworkError, QueryError, SourceError
 from ..ingest import Ingestor
 from ..records import PaperRecord, ParseResult
 from .client import HttpClient, full_url
 from .report import HarvestReport, reject_html
 
-DEFAULT_HF_URL = "https://huggingface.co"
-HF_URL_ENV = "PAPERSCOPE_HF_URL"
+HF_URL_ENV = env_name("hf_url")
 HINT = f"Check --endpoint / ${HF_URL_ENV} (the Hugging Face base URL, such as {DEFAULT_HF_URL})."
 
-def hf_url(endpoint: str | None = None) -> str:
-    return (endpoint or os.environ.get(HF_URL_ENV) or DEFAULT_HF_URL).rstrip("/")
+
+def hf_url(endpoint: str | None = None, settings: Settings | None = None) -> str:
+    return (endpoint or (settings or environment_settings()).hf_url).rstrip("/")
 
 
 def _today() -> date:

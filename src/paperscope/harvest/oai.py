@@ -10,7 +10,6 @@ unchanged).
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,13 +17,13 @@ from typing import Any
 
 from tqdm import tqdm
 
+from ..config import DEFAULT_OAI_URL, Settings, env_name, environment_settings
 from ..errors import NetworkError, QueryError
 from ..ingest import Ingestor
 from .client import HttpClient, full_url
 from .report import HarvestReport, reject_html
 
-DEFAULT_OAI_URL = "https://oaipmh.arxiv.org/oai"
-OAI_URL_ENV = "PAPERSCOPE_OAI_URL"
+OAI_URL_ENV = env_name("oai_url")
 HINT = f"Check --endpoint / ${OAI_URL_ENV} (an OAI-PMH base URL such as {DEFAULT_OAI_URL})."
 # How often an expired token may send us back to the start before we give up: a server that
 # rejects every token it hands out would otherwise loop for ever.
@@ -33,8 +32,8 @@ MAX_RESTARTS = 2
 PARAMETER_ERRORS = frozenset({"badArgument", "cannotDisseminateFormat", "noSetHierarchy", "badVerb"})
 
 
-def oai_url(endpoint: str | None = None) -> str:
-    return endpoint or os.environ.get(OAI_URL_ENV) or DEFAULT_OAI_URL
+def oai_url(endpoint: str | None = None, settings: Settings | None = None) -> str:
+    return endpoint or (settings or environment_settings()).oai_url
 
 
 @dataclass(frozen=True, slots=True)

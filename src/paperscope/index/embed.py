@@ -27,13 +27,14 @@ import numpy as np
 import numpy.typing as npt
 from tqdm import tqdm
 
+from ..config import env_name, environment_settings
 from ..errors import QueryError
 
 INT8_MODEL = "all-MiniLM-L6-v2-int8"
 FP32_MODEL = "all-MiniLM-L6-v2"
 # Chosen by measurement (bench/embed.py): as good on SciFact as fp32 and faster on CPU.
 DEFAULT_MODEL = INT8_MODEL
-MODEL_ENV = "PAPERSCOPE_EMBEDDING_MODEL"
+MODEL_ENV = env_name("embedding_model")
 # all-MiniLM-L6-v2 was trained on 128-token pieces but sentence-transformers runs it at 256:
 # long enough for nearly every abstract's first paragraph.
 MAX_TOKENS = 256
@@ -66,7 +67,7 @@ def configured_model(model: str | None = None) -> str:
     Spellings of one packaged model map to one name, so that the name stored with the vectors
     does not change (and force a re-embedding) with the spelling.
     """
-    name = (model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL).strip()
+    name = (model or environment_settings().embedding_model or DEFAULT_MODEL).strip()
     return FP32_MODEL if name in _FP32_ALIASES else name
 
 

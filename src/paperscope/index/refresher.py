@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import os
 import threading
 import time
@@ -53,6 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ..config import env_name, environment_settings
 from ..errors import PaperscopeError
 from ..store import Store
 from . import vectorfiles as vf
@@ -60,11 +60,10 @@ from .build import keyword_seq, update_keyword, update_lock, update_semantic
 
 log = logging.getLogger(__name__)
 
-INTERVAL_ENV = "PAPERSCOPE_INDEX_REFRESH"
+INTERVAL_ENV = env_name("index_refresh")
 # Refreshers' own turn-taking for the semantic side (the semantic index's lock makes an updater
 # wait; this one lets the other refreshers skip the round instead of queueing behind it).
 SEMANTIC_LOCK = "semantic-refresh.lock"
-DEFAULT_INTERVAL = 5.0
 # Index work yields to page serving: the thread runs at this nice value (Linux sets it per thread).
 NICENESS = 10
 
@@ -72,17 +71,8 @@ Outcome = Literal["current", "updated", "busy", "failed"]
 
 
 def interval_from_env() -> float:
-    """Seconds between rounds from ``$PAPERSCOPE_INDEX_REFRESH`` (default 5; 0 means never)."""
-    raw = os.environ.get(INTERVAL_ENV, "").strip()
-    if not raw:
-        return DEFAULT_INTERVAL
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0:
-        raise PaperscopeError(f"{INTERVAL_ENV}={raw!r} is not a number of seconds (0 or more; 0 turns it off)")
-    return value
+    """Seconds between rounds, the ``index_refresh`` setting (default 5; 0 means never)."""
+    return environment_settings().index_refresh
 
 
 def semantic_seq(index_dir: Path) -> int | None:
@@ -111,7 +101,7 @@ class IndexRefresher:
     """Runs :meth:`run_once` every ``interval`` seconds in a daemon thread, between :meth:`start`
     and :meth:`stop`.  ``semantic=False`` leaves the semantic index alone."""
 
-    def __init__(self, store: Store, interval: float = DEFAULT_INTERVAL, *, semantic: bool = True) -> None:
+    def __init__(self, store: Store, interval: float = 5.0, *, semantic: bool = True) -> None:
         if not interval > 0:
             raise ValueError("the refresh interval must be above 0 seconds")
         self.store = store

@@ -38,8 +38,16 @@ class Store:
         self.engine = engine
 
     @classmethod
-    def open(cls, home: str | None = None, database_url: str | None = None, *, upgrade: bool = True) -> Store:
-        settings = load_settings(home, database_url)
+    def open(
+        cls,
+        home: str | None = None,
+        database_url: str | None = None,
+        *,
+        upgrade: bool = True,
+        settings: Settings | None = None,
+    ) -> Store:
+        """The store of ``settings`` (else of the home and database named, see :func:`load_settings`)."""
+        settings = settings or load_settings(home, database_url)
         engine = create_engine(settings.database_url)
         if upgrade:
             migrate(engine)

@@ -66,6 +66,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..config import SERVE_SETTINGS_ENV, load_from_parent, load_settings
 from ..store import Store
 from . import api, auth, pages, saved
 from .middleware import SecurityHeadersMiddleware
@@ -218,8 +219,10 @@ def app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory`` (used by ``paperscope serve``): the store named by
     ``$PAPERSCOPE_HOME`` / ``$PAPERSCOPE_DATABASE_URL``, its indexes refreshed every
     ``$PAPERSCOPE_INDEX_REFRESH`` seconds (every worker runs a refresher; one at a time works)."""
-    from ..index.refresher import interval_from_env
-
-    interval = interval_from_env()  # a bad value fails here, before the store is opened
-    store = Store.open(os.environ.get("PAPERSCOPE_HOME"), os.environ.get("PAPERSCOPE_DATABASE_URL"))
-    return create_app(store, index_refresh=interval)
+    handed = os.environ.get(SERVE_SETTINGS_ENV)
+    # From ``serve``: its settings object, whole.  Otherwise (uvicorn run by hand): the settings
+    # of $PAPERSCOPE_HOME / $PAPERSCOPE_DATABASE_URL, read before the store opens so a bad value
+    # fails here.
+    settings = load_from_parent(handed) if handed else load_settings()
+    store = Store.open(settings=settings)
+    return create_app(store, index_refresh=settings.index_refresh)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 import threading
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from cachetools import TTLCache
@@ -22,7 +19,6 @@ from ..store import Store
 if TYPE_CHECKING:
     from ..search.api import Searcher
 
-SECRET_ENV = "PAPERSCOPE_SECRET_KEY"
 # Per client address.  Generous for a person, tight for a script guessing passwords.
 DEFAULT_RATE_LIMITS: dict[str, str] = {
     "signin": "10/minute",
@@ -42,8 +38,8 @@ T = TypeVar("T")
 
 @dataclass(slots=True)
 class WebSettings:
-    """Knobs of one app.  ``secret_key`` signs CSRF tokens; by default it comes from
-    ``$PAPERSCOPE_SECRET_KEY`` or a key file made once in the home (so all workers agree)."""
+    """Knobs of one app.  ``secret_key`` signs CSRF tokens; by default it is the store's settings'
+    (``$PAPERSCOPE_SECRET_KEY``, else a key file made once in the home, so all workers agree)."""
 
     secret_key: str | None = None
     rate_limits: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
@@ -61,36 +57,13 @@ class RateLimited(Exception):
         self.retry_after = retry_after
 
 
-def load_secret(home: Path, explicit: str | None) -> str:
-    if explicit:
-        return explicit
-    from_env = os.environ.get(SECRET_ENV)
-    if from_env:
-        return from_env
-    path = home / "secret_key"
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        pass
-    key = secrets.token_urlsafe(48)
-    # O_EXCL: when several workers start together, one writes and the others read its key.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        time.sleep(0.05)
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
-    return key
-
-
 class WebState:
     """Shared by every request of one app: reached as ``request.app.state.web``."""
 
     def __init__(self, store: Store, settings: WebSettings) -> None:
         self.store = store
         self.settings = settings
-        self.secret_key = load_secret(store.settings.home, settings.secret_key)
+        self.secret_key = settings.secret_key or store.settings.web_secret()
         # In-memory storage counts per process: with N workers the effective limit is N times
         # higher, which is acceptable for abuse protection (documented in app.py).
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
