@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -22,6 +23,7 @@ from . import lists as _lists
 from . import papers as _papers
 from .digests import DigestStore
 from .engine import create_engine, migrate
+from .jobs import JobRun, JobStore
 from .models import Change, Paper, UpsertCounts
 from .upsert import BatchWriter, utc_now
 
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
     from .accounts import Accounts
     from .signals import Signals
 
-__all__ = ["Change", "Paper", "Store", "UpsertCounts", "utc_now"]
+__all__ = ["Change", "JobRun", "Paper", "Store", "UpsertCounts", "utc_now"]
 
 
 class Store:
@@ -75,6 +77,18 @@ class Store:
         from .signals import Signals
 
         return Signals(self)
+
+    @property
+    def jobs(self) -> JobStore:
+        """The scheduler's record of each job and its one-at-a-time lock (``store/jobs.py``)."""
+        db = self.engine.url.database if self.dialect == "sqlite" else None
+        lock_dir = Path(db).resolve().parent if db and db != ":memory:" else self.settings.home
+        return JobStore(self.engine, lock_dir)
+
+    def job_runs(self) -> list[JobRun]:
+        """Every job's last run, status, counts, failure reason and next slot (``paperscope jobs``,
+        ``/healthz``, ``/metrics``): jobs that never ran or were never scheduled are absent."""
+        return self.jobs.runs()
 
     @property
     def digests(self) -> DigestStore:
