@@ -46,7 +46,16 @@ def test_database_is_a_wal_sqlite_file_with_the_schema(home: Path) -> None:
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001"
+        # The newest migration's revision (one head: migrations chain one after another).
+        from alembic.config import Config
+        from alembic.script import ScriptDirectory
+
+        from paperscope.store.engine import MIGRATIONS_DIR
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        (head,) = ScriptDirectory.from_config(config).get_heads()
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == head
     assert {"papers", "paper_sources", "daily_entries", "upvote_counts", "votes", "subscriptions"} <= tables
 
 
