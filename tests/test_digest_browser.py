@@ -33,7 +33,7 @@ def test_digest_html_in_chromium(store: Store, shared_data: Path, browser: Brows
     store.digests.confirm(sub.id)
     sub = store.digests.get(sub.id)  # type: ignore[assignment]
     digest = Selector(store, top=6).select(sub, "2026-W48", date(2026, 11, 23))  # type: ignore[arg-type]
-    # The "similar to what you saved" section, filled by hand here: its selection is tested
+    # The "For you" section, filled by hand here: its selection is tested
     # with the real semantic index in test_digest_account.py; this test is about the looks.
     digest.related = [p for p, _ in store.trending(window_days=7, today=date(2026, 11, 23), limit=9)][6:8]
     mail = MailSettings.load(
@@ -52,7 +52,7 @@ def test_digest_html_in_chromium(store: Store, shared_data: Path, browser: Brows
         assert [t.strip() for t in titles if t.strip() != "paperscope"][: len(digest.trending)] == [
             p.title for p in digest.trending
         ]
-        assert page.get_by_text("Similar to papers you saved").is_visible()
+        assert page.get_by_role("heading", name="For you").is_visible()
         # Nothing wider than the screen: no sideways scrolling on a phone.
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, f"{name}: {overflow}px wider than the viewport"

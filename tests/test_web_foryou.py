@@ -144,3 +144,23 @@ def test_export_and_delete_my_signals(web_client: TestClient) -> None:
     _post(web_client, "/me/signals/delete", {"confirm": "yes"}, page="/me/signals")
     empty = orjson.loads(web_client.get("/me/signals.json").content)
     assert not empty["followed_authors"] and not empty["saved_searches"] and not empty["upvotes"]
+
+
+def test_save_a_search_and_follow_a_category_from_their_pages(web_client: TestClient, web_store: Store) -> None:
+    assert "Save this search" not in web_client.get("/search?q=hallucination").text
+    sign_up(web_client, "ada")
+    page = web_client.get("/search?q=hallucination")
+    assert "Save this search" in page.text
+    _post(web_client, "/searches", {"q": "hallucination", "next": "/search?q=hallucination"}, page="/search?q=x")
+    trending = web_client.get("/trending?category=hep-ph&days=365")
+    assert "Follow hep-ph" in trending.text
+    _post(web_client, "/follow", {"kind": "category", "value": "hep-ph"}, page="/trending")
+    refused = _post(web_client, "/follow", {"kind": "category", "value": "not a category!"}, page="/trending")
+    assert refused.status_code == 400  # type: ignore[attr-defined]
+    user = web_store.accounts.get_user_by_name("ada")
+    assert user is not None
+    signals = web_store.signals.reader(user.id)
+    assert [s.query for s in signals.searches] == ["hallucination"]
+    assert [f.value for f in signals.categories] == ["hep-ph"]
+    reasons = {r["text"] for p in web_client.get("/api/for-you?limit=100").json()["papers"] for r in p["reasons"]}
+    assert "matches your saved search “hallucination”" in reasons
