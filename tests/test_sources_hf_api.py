@@ -37,7 +37,11 @@ def test_daily_list(shared_data: Path) -> None:
     assert first.upvotes == 64
     assert first.submitted_by == "Zesen Cheng"
     assert first.num_comments == 3
-    assert first.links == {}
+    assert first.links == {"hf_discussion": "671b005126d87414f5a615f4"}  # discussionId, for the API
+    assert first.submitter == {
+        "user": "ClownRat", "name": "ClownRat", "fullname": "Zesen Cheng",
+        "avatarUrl": "/avatars/1b09e2742aecce1bbdc57f0c4504cf38.svg", "type": "user",
+    }
     assert {p.daily_date for p in papers} == {"2024-10-25"}
     assert [p.upvotes for p in papers][:5] == [64, 41, 37, 35, 28]
 
@@ -56,7 +60,11 @@ def test_single_paper_object_and_list_of_papers(shared_data: Path, tmp_path: Pat
     (one,) = list(parse_hf_api(paper, "https://huggingface.co/api/papers/2410.16251"))
     assert isinstance(one, PaperRecord)
     assert one.arxiv_id == "2410.16251" and one.origin == "https://huggingface.co/api/papers/2410.16251#2410.16251"
-    assert one.links == {"code": "https://github.com/example/code", "project": "https://example.test/project"}
+    assert one.links == {
+        "code": "https://github.com/example/code",
+        "project": "https://example.test/project",
+        "hf_discussion": "67171d2d69532dd147c9dba1",
+    }
     assert one.daily_date is None and one.submitted_by is None  # not in the daily list form
     assert one.upvotes == 41
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 
 # How much we trust a source's metadata (title, abstract, authors...).  arXiv's own
 # services are authoritative; Hugging Face copies arXiv; saved pages are scraped text.
@@ -63,6 +64,9 @@ class PaperRecord:
     upvotes: int | None = None
     daily_date: str | None = None
     submitted_by: str | None = None
+    # The submitter's account as the source describes it (Hugging Face: ``user``/``name`` handle,
+    # ``fullname``, ``_id``, ``avatarUrl``, ``type``); None when the source names nobody.
+    submitter: dict[str, Any] | None = None
     num_comments: int | None = None
 
     @property

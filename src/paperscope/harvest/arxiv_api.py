@@ -165,6 +165,10 @@ def add_papers(
                         record.source = "submit"
                         record.daily_date = day
                         record.submitted_by = submitted_by
+                        if submitted_by:
+                            # A local account: its username is both the handle and the name shown.
+                            record.submitter = {"user": submitted_by, "name": submitted_by,
+                                                "fullname": submitted_by, "type": "user"}
                 existing = {w.arxiv_id: store.resolve_key(w.arxiv_id) for w in batch}
                 seq = store.last_change_seq()
                 writer.write([*rejects, *records])

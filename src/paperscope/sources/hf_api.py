@@ -52,6 +52,23 @@ def _submitter(value: Any) -> str | None:
     return str(value) if value else None
 
 
+# What of a Hugging Face account object is kept: enough to answer ``submittedBy`` in its shape.
+_ACCOUNT_KEYS = ("_id", "user", "name", "fullname", "avatarUrl", "type")
+
+
+def _account(value: Any) -> dict[str, Any] | None:
+    """The submitter's account object (``{_id, user|name, fullname, avatarUrl, type}``), if given one."""
+    if not isinstance(value, dict):
+        return None
+    kept = {k: value[k] for k in _ACCOUNT_KEYS if isinstance(value.get(k), str) and value[k]}
+    # /api/daily_papers names the handle ``name``; /api/papers/{id} names it ``user``.
+    handle = kept.get("user") or kept.get("name")
+    if not handle:
+        return None
+    kept["user"] = kept["name"] = handle
+    return kept
+
+
 def hf_item(item: Any, origin: str) -> ParseResult:
     """One daily entry or paper object -> record (HF facts included) or Rejected."""
     if not is_hf_item(item):
@@ -75,7 +92,7 @@ def hf_item(item: Any, origin: str) -> ParseResult:
     except ValueError as error:
         return reject(SOURCE, where, f"{parsed[0]}: {error}", _dump(item))
     links: dict[str, str] = {}
-    for key, name in (("githubRepo", "code"), ("projectPage", "project")):
+    for key, name in (("githubRepo", "code"), ("projectPage", "project"), ("discussionId", "hf_discussion")):
         value = paper.get(key) or item.get(key)
         if isinstance(value, str) and value:
             links[name] = value
@@ -92,6 +109,7 @@ def hf_item(item: Any, origin: str) -> ParseResult:
         upvotes=upvotes,
         daily_date=daily,
         submitted_by=_submitter(item.get("submittedBy") or paper.get("submittedOnDailyBy")),
+        submitter=_account(item.get("submittedBy") or paper.get("submittedOnDailyBy")),
         num_comments=comments,
     )
 

@@ -171,10 +171,11 @@ class Store:
         category: str | None = None,
         limit: int | None = None,
         offset: int = 0,
+        submitter: str | None = None,
     ) -> list[Paper]:
         with self.connect() as conn:
             return _lists.daily_papers(
-                conn, start, end, sort=sort, category=category, limit=limit, offset=offset
+                conn, start, end, sort=sort, category=category, limit=limit, offset=offset, submitter=submitter
             )
 
     def daily_page(
@@ -186,10 +187,14 @@ class Store:
         category: str | None = None,
         limit: int = 50,
         offset: int = 0,
+        submitter: str | None = None,
     ) -> tuple[list[Paper], int]:
-        """A page of :meth:`daily_papers` and the list's total size, in one query."""
+        """A page of :meth:`daily_papers` and the list's total size, in one query (``submitter``:
+        only entries put there by that account handle)."""
         with self.connect() as conn:
-            return _lists.daily_page(conn, start, end, sort=sort, category=category, limit=limit, offset=offset)
+            return _lists.daily_page(
+                conn, start, end, sort=sort, category=category, limit=limit, offset=offset, submitter=submitter
+            )
 
     def count_daily(self, start: str, end: str, category: str | None = None) -> int:
         with self.connect() as conn:

@@ -48,6 +48,18 @@ def _category_clause(category: str | None, params: dict[str, Any]) -> str:
     return " AND p.categories LIKE :cat"
 
 
+def _submitter_clause(submitter: str | None, params: dict[str, Any], entry: str = "d.") -> str:
+    """Entries put on the list by the account ``submitter`` (its handle; for entries recorded
+    before handles were kept, the name shown), case-insensitively as Hugging Face matches it."""
+    if not submitter:
+        return ""
+    params["submitter"] = submitter.lower()
+    return (
+        f" AND (LOWER({entry}submitter_user) = :submitter"
+        f" OR ({entry}submitter_user IS NULL AND LOWER({entry}submitted_by) = :submitter))"
+    )
+
+
 def _daily_order(sort: str, paper: str = "") -> str:
     """ORDER BY for a daily list; ``paper`` qualifies the papers table's columns (``"p."``)."""
     order = {
@@ -70,6 +82,7 @@ def daily_papers(
     category: str | None = None,
     limit: int | None = None,
     offset: int = 0,
+    submitter: str | None = None,
 ) -> list[Paper]:
     """Papers that entered a daily list between ``start`` and ``end`` (inclusive, YYYY-MM-DD)."""
     params: dict[str, Any] = {
@@ -85,7 +98,10 @@ def daily_papers(
     sql = (
         f"SELECT p.id, MIN(d.list_date) AS first_day, {_VOTES.format(p='p.id')} AS votes "
         "FROM papers p JOIN daily_entries d ON d.paper_id = p.id "
-        "WHERE d.list_date BETWEEN :start AND :end" + _category_clause(category, params) + " "
+        "WHERE d.list_date BETWEEN :start AND :end"
+        + _category_clause(category, params)
+        + _submitter_clause(submitter, params)
+        + " "
         f"GROUP BY p.id, p.published ORDER BY {order} {limit_clause}"
     )
     ids = [r[0] for r in conn.execute(sa.text(sql), params)]
@@ -101,6 +117,7 @@ def daily_page(
     category: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    submitter: str | None = None,
 ) -> tuple[list[Paper], int]:
     """One page of :func:`daily_papers` and the size of the whole list, in one query.
 
@@ -116,6 +133,7 @@ def daily_page(
         + category_join
         + " WHERE d.list_date BETWEEN :start AND :end"
         + _category_clause(category, params)
+        + _submitter_clause(submitter, params)
         + " GROUP BY d.paper_id), "
         "hf AS (SELECT paper_id, MAX(upvotes) AS n FROM upvote_counts "
         "WHERE paper_id IN (SELECT id FROM listed) GROUP BY paper_id), "
@@ -128,15 +146,19 @@ def daily_page(
     )
     rows = conn.execute(sa.text(sql), params).all()
     # No row: an empty list, or a page past the end (which still needs the list's size).
-    total = int(rows[0][1]) if rows else (count_daily(conn, start, end, category) if offset else 0)
+    total = int(rows[0][1]) if rows else (count_daily(conn, start, end, category, submitter) if offset else 0)
     return get_papers(conn, [r[0] for r in rows]), total
 
 
-def count_daily(conn: Connection, start: str, end: str, category: str | None = None) -> int:
+def count_daily(
+    conn: Connection, start: str, end: str, category: str | None = None, submitter: str | None = None
+) -> int:
     params: dict[str, Any] = {"start": start, "end": end}
     sql = (
         "SELECT COUNT(DISTINCT p.id) FROM papers p JOIN daily_entries d ON d.paper_id = p.id "
-        "WHERE d.list_date BETWEEN :start AND :end" + _category_clause(category, params)
+        "WHERE d.list_date BETWEEN :start AND :end"
+        + _category_clause(category, params)
+        + _submitter_clause(submitter, params)
     )
     return int(conn.execute(sa.text(sql), params).scalar() or 0)
 

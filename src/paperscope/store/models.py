@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(slots=True)
@@ -31,6 +32,8 @@ class Paper:
     list_dates: list[str] = field(default_factory=list)
     submitted_by: str | None = None
     num_comments: int = 0  # comments on Hugging Face, from its daily list
+    # The submitter's account as its source described it ({user, fullname, _id, avatarUrl, type}).
+    submitter: dict[str, Any] | None = None
 
     @property
     def upvotes(self) -> int:

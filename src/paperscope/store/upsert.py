@@ -126,7 +126,7 @@ class _State:
     facts_changed: bool = False
     sources: dict[str, tuple[str, str]] = field(default_factory=dict)
     upvotes: dict[str, int] = field(default_factory=dict)
-    daily: dict[str, tuple[str | None, int | None, str]] = field(default_factory=dict)
+    daily: dict[str, _Entry] = field(default_factory=dict)
 
 
     @classmethod
@@ -135,7 +135,8 @@ class _State:
         return cls(row=row, id=row.pop("id"), original_hash=row["content_hash"])
 
 
-_Entry = tuple[str | None, int | None, str]
+# (submitted_by, num_comments, source, the submitter's account object as JSON text)
+_Entry = tuple[str | None, int | None, str, str | None]
 
 
 @dataclass(slots=True)
@@ -199,7 +200,8 @@ def _fold_facts(state: _State, stored: _StoredFacts, record: PaperRecord) -> boo
     if record.daily_date:
         day = record.daily_date
         entry = state.daily.get(day) or stored.daily.get(state.id or -1, {}).get(day)
-        merged = _combine(entry, (record.submitted_by, record.num_comments, record.source))
+        account = orjson.dumps(record.submitter).decode() if record.submitter else None
+        merged = _combine(entry, (record.submitted_by, record.num_comments, record.source, account))
         if merged != entry:
             state.daily[day] = merged
             changed = True
@@ -344,10 +346,12 @@ class BatchWriter:
         """Stored daily-list entries: paper id -> list day -> (submitter, comments, source)."""
         found: dict[int, dict[str, _Entry]] = {}
         query = sa.text(
-            "SELECT paper_id, list_date, submitted_by, num_comments, source FROM daily_entries WHERE paper_id IN :ids"
+            "SELECT paper_id, list_date, submitted_by, num_comments, source, submitter FROM daily_entries "
+            "WHERE paper_id IN :ids"
         ).bindparams(sa.bindparam("ids", expanding=True))
-        for paper_id, day, submitter, comments, source in self.connection.execute(query, {"ids": ids}) if ids else ():
-            found.setdefault(paper_id, {})[day] = (submitter, comments, source)
+        rows = self.connection.execute(query, {"ids": ids}) if ids else ()
+        for paper_id, day, submitter, comments, source, account in rows:
+            found.setdefault(paper_id, {})[day] = (submitter, comments, source, account)
         return found
 
     def write(self, records: Sequence[PaperRecord]) -> UpsertCounts:
@@ -502,6 +506,8 @@ class BatchWriter:
                 "submitted_by": e[0],
                 "num_comments": e[1],
                 "source": e[2],
+                "submitter": e[3],
+                "submitter_user": _handle(e[3]),
                 "now": now,
             }
             for s in states
@@ -510,10 +516,12 @@ class BatchWriter:
         if daily:
             _executemany(
                 conn,
-                "INSERT INTO daily_entries (paper_id, list_date, submitted_by, num_comments, source, recorded_at) "
-                "VALUES (:paper_id, :list_date, :submitted_by, :num_comments, :source, :now) "
-                "ON CONFLICT (paper_id, list_date) DO UPDATE SET submitted_by = excluded.submitted_by, "
-                "num_comments = excluded.num_comments, source = excluded.source",
+                "INSERT INTO daily_entries (paper_id, list_date, submitted_by, num_comments, source, submitter, "
+                "submitter_user, recorded_at) "
+                "VALUES (:paper_id, :list_date, :submitted_by, :num_comments, :source, :submitter, :submitter_user, "
+                ":now) ON CONFLICT (paper_id, list_date) DO UPDATE SET submitted_by = excluded.submitted_by, "
+                "num_comments = excluded.num_comments, source = excluded.source, submitter = excluded.submitter, "
+                "submitter_user = excluded.submitter_user",
                 daily,
             )
 
@@ -525,4 +533,14 @@ def _combine(current: _Entry | None, entry: _Entry) -> _Entry:
         return entry
     submitter = entry[0] or current[0]
     comments = entry[1] if entry[1] is not None else current[1]
-    return (submitter, comments, entry[2] if entry[0] else current[2])
+    # The account object goes with the submitter it describes: kept unless another submitter replaces it.
+    account = (entry[3] or current[3]) if entry[0] in (None, current[0]) else entry[3]
+    return (submitter, comments, entry[2] if entry[0] else current[2], account)
+
+
+def _handle(account: str | None) -> str | None:
+    """The account handle in a stored submitter object (what ``submitter=`` filters match)."""
+    if not account:
+        return None
+    handle = orjson.loads(account).get("user")
+    return str(handle) if handle else None

@@ -34,6 +34,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
 
 Limit = Annotated[int, Query(ge=1, le=100, description="how many items (1-100)")]
+# Hugging Face documents /api/papers/search's limit as 1-120 (and its daily lists' as 1-100);
+# pages stop where the searcher's deepest offset (10,000) would be passed at the largest limit.
+SEARCH_LIMIT = 120
+SEARCH_PAGES = 10_000 // SEARCH_LIMIT  # search.api.MAX_OFFSET, not imported: it loads numpy
 
 
 @router.get("/daily_papers", response_model=list[DailyPaper], response_model_exclude_none=True)
@@ -48,6 +52,10 @@ def daily_papers(
     p: Annotated[int, Query(ge=0, le=MAX_PAGE, description="page number, from 0")] = 0,
     limit: Limit = 50,
     category: Annotated[str | None, Query(max_length=40, description="arXiv category, e.g. cs.CL")] = None,
+    submitter: Annotated[
+        str | None,
+        Query(min_length=1, max_length=100, description="only papers put on the list by this account (its handle)"),
+    ] = None,
 ) -> list[DailyPaper]:
     """Papers of a day's list (default: the newest day), or of a week or month."""
     store_sort = "published" if sort == "publishedAt" else "upvotes"
@@ -60,6 +68,7 @@ def daily_papers(
         limit=limit,
         offset=p * limit,
         category=category,
+        submitter=submitter,
     )
     return [daily_out(paper) for paper in listing.papers]
 
@@ -67,15 +76,22 @@ def daily_papers(
 @router.get("/papers/search", response_model=list[SearchItem], response_model_exclude_none=True)
 def search(
     request: Request,
-    q: Annotated[str, Query(min_length=1, max_length=500, description="words, a phrase, or an arXiv id")],
-    limit: Limit = 20,
-    p: Annotated[int, Query(ge=0, le=MAX_PAGE)] = 0,
+    q: Annotated[
+        str | None,
+        Query(max_length=500, description="words, a phrase, or an arXiv id; without it, the newest listed papers"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=SEARCH_LIMIT, description=f"how many items (1-{SEARCH_LIMIT})")] = 20,
+    p: Annotated[int, Query(ge=0, le=SEARCH_PAGES, description="page number, from 0")] = 0,
     mode: Annotated[str, Query(pattern="^(hybrid|keyword|semantic)$")] = "hybrid",
 ) -> list[SearchItem]:
-    """Search titles and abstracts (hybrid BM25 + embeddings by default)."""
+    """Search titles and abstracts (hybrid BM25 + embeddings by default).  Without ``q`` (as
+    ``huggingface_hub``'s ``list_papers()`` asks), the papers most recently put on a daily list."""
     from ..search.api import SearchRequest
 
     state = web_state(request)
+    if not q or not q.strip():
+        newest = state.store.daily_papers("0000-01-01", "9999-12-31", sort="date", limit=limit, offset=p * limit)
+        return [SearchItem(**daily_out(paper).model_dump()) for paper in newest]
     parsed = parse_arxiv_id(q)
     if parsed is not None:
         paper = state.store.get_paper(parsed[0])

@@ -6,6 +6,7 @@
 - ``pages.py``: daily/weekly/monthly lists, trending, search, paper page, submit
 - ``auth.py``: sign up, sign in, sign out;  ``saved.py``: collections, a user's saved lists
 - ``api.py`` (+ ``schemas.py``): the JSON API under ``/api`` (Hugging Face Papers shapes)
+- ``cite.py``: a paper or collection as Markdown, BibTeX and RIS (``/papers/{id}.md|.bib|.ris``)
 - ``security.py``: sessions, CSRF, bearer tokens;  ``state.py``: per-app state and rate limits
 - ``middleware.py``: security headers and the CSRF cookie (plain ASGI);  ``related.py``: related
   papers from whichever index exists
@@ -68,7 +69,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..config import SERVE_SETTINGS_ENV, load_from_parent, load_settings
 from ..store import Store
-from . import api, auth, pages, saved
+from . import api, auth, cite, pages, saved
 from .middleware import SecurityHeadersMiddleware
 from .params import BadParameter
 from .state import RateLimited, WebSettings, WebState
@@ -133,6 +134,8 @@ def create_app(
         return FileResponse(FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
 
     app.include_router(api.router)
+    # Before saved and pages: /papers/{id}.bib and /collections/{id}.bib would match their routes.
+    app.include_router(cite.router)
     app.include_router(auth.router)
     app.include_router(saved.router)
     for name in OPTIONAL_ROUTERS:

@@ -48,6 +48,7 @@ def daily_list(
     limit: int,
     offset: int,
     category: str | None = None,
+    submitter: str | None = None,
 ) -> DailyList:
     """One period's papers and its neighbours: a handful of queries whatever the list's size."""
     period = parse_period(day, week, month)
@@ -57,10 +58,12 @@ def daily_list(
     if period is None:
         return DailyList(None, [], 0, None, None)
     start, end = period.start.isoformat(), period.end.isoformat()
-    key = ("daily", start, end, sort, category, limit, offset)
+    key = ("daily", start, end, sort, category, limit, offset, submitter)
     papers, total = state.cached(
         key,
-        lambda: state.store.daily_page(start, end, sort=sort, category=category, limit=limit, offset=offset),
+        lambda: state.store.daily_page(
+            start, end, sort=sort, category=category, limit=limit, offset=offset, submitter=submitter
+        ),
     )
     prev, nxt = period.neighbours(days)
     return DailyList(period, papers, total, prev, nxt, key)

@@ -45,7 +45,29 @@ function enhanceUpvotes() {
   });
 }
 
+function enhanceCite() {
+  // "Cite" copies the paper's BibTeX; without script (or clipboard) the BibTeX link beside it works.
+  document.querySelectorAll("button.cite-button").forEach(function (button) {
+    if (!window.fetch || !navigator.clipboard) return;
+    var status = button.parentElement && button.parentElement.querySelector(".cite-status");
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      fetch(button.dataset.bibUrl, { credentials: "same-origin" }).then(function (response) {
+        if (!response.ok) throw new Error(String(response.status));
+        return response.text();
+      }).then(function (bibtex) {
+        return navigator.clipboard.writeText(bibtex);
+      }).then(function () {
+        if (status) status.textContent = "BibTeX copied.";
+      }).catch(function () {
+        if (status) status.textContent = "Could not copy: open the BibTeX link instead.";
+      });
+    });
+  });
+}
+
 document.addEventListener("DOMContentLoaded", function () {
   renderMath();
   enhanceUpvotes();
+  enhanceCite();
 });

@@ -1,0 +1,81 @@
+"""A paper or a collection in the formats other tools read: ``/papers/{id}.md`` (what
+``huggingface_hub``'s ``read_paper`` and ``hf papers read`` fetch), ``.bib`` and ``.ris``;
+``/collections/{id}.bib`` / ``.ris`` for everything saved in one collection (its owner only)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import PlainTextResponse, Response
+
+from ..citations import to_bibtex, to_markdown, to_ris
+from ..store.accounts import User
+from ..store.models import Paper
+from .saved import CollectionId
+from .security import user_or_redirect
+from .state import web_state
+
+router = APIRouter(include_in_schema=False)
+
+_TYPES = {
+    "bib": "application/x-bibtex; charset=utf-8",
+    "ris": "application/x-research-info-systems; charset=utf-8",
+}
+
+
+def _paper(request: Request, key: str) -> Paper:
+    found = web_state(request).store.get_paper(key) if len(key) <= 300 else None
+    if found is None:
+        raise HTTPException(404, f"No paper {key[:100]!r} here.")
+    return found
+
+
+def _file(body: str, fmt: str, name: str) -> Response:
+    # inline: a browser shows the text; "Save as" and citation managers still get a sensible name.
+    headers = {"Content-Disposition": f'inline; filename="{name}.{fmt}"'}
+    return Response(body, media_type=_TYPES[fmt], headers=headers)
+
+
+@router.get("/papers/{key:path}.md", response_class=PlainTextResponse)
+def paper_markdown(request: Request, key: str) -> Response:
+    paper = _paper(request, key)
+    page = str(request.url_for("paper_page", key=paper.key))
+    return PlainTextResponse(to_markdown(paper, page), media_type="text/markdown; charset=utf-8")
+
+
+@router.get("/papers/{key:path}.bib")
+def paper_bibtex(request: Request, key: str) -> Response:
+    paper = _paper(request, key)
+    return _file(to_bibtex([paper]), "bib", paper.key.replace("/", "_"))
+
+
+@router.get("/papers/{key:path}.ris")
+def paper_ris(request: Request, key: str) -> Response:
+    paper = _paper(request, key)
+    return _file(to_ris([paper]), "ris", paper.key.replace("/", "_"))
+
+
+def _collection_papers(request: Request, collection_id: int, fmt: str) -> tuple[str, list[Paper]] | Response:
+    user = user_or_redirect(request, f"/collections/{collection_id}.{fmt}")
+    if not isinstance(user, User):
+        return user
+    store = web_state(request).store
+    collection = store.accounts.get_collection(user.id, collection_id)
+    if collection is None:  # someone else's is answered exactly like one that does not exist
+        raise HTTPException(404, "No such collection.")
+    return collection.name, store.get_papers(store.accounts.collection_paper_ids(collection.id))
+
+
+@router.get("/collections/{collection_id}.bib")
+def collection_bibtex(request: Request, collection_id: CollectionId) -> Response:
+    found = _collection_papers(request, collection_id, "bib")
+    if isinstance(found, Response):
+        return found
+    return _file(to_bibtex(found[1]), "bib", f"collection-{collection_id}")
+
+
+@router.get("/collections/{collection_id}.ris")
+def collection_ris(request: Request, collection_id: CollectionId) -> Response:
+    found = _collection_papers(request, collection_id, "ris")
+    if isinstance(found, Response):
+        return found
+    return _file(to_ris(found[1]), "ris", f"collection-{collection_id}")
