@@ -1,6 +1,7 @@
 """A paper or a collection in the formats other tools read: ``/papers/{id}.md`` (what
 ``huggingface_hub``'s ``read_paper`` and ``hf papers read`` fetch), ``.bib`` and ``.ris``;
-``/collections/{id}.bib`` / ``.ris`` for everything saved in one collection (its owner only)."""
+``/collections/{id}.bib`` / ``.ris`` for everything saved in one collection (a public one, or
+the visitor's own)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,9 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from ..citations import to_bibtex, to_markdown, to_ris
-from ..store.accounts import User
 from ..store.models import Paper
 from .saved import CollectionId
-from .security import user_or_redirect
+from .security import current_user, user_or_redirect
 from .state import web_state
 
 router = APIRouter(include_in_schema=False)
@@ -55,12 +55,13 @@ def paper_ris(request: Request, key: str) -> Response:
 
 
 def _collection_papers(request: Request, collection_id: int, fmt: str) -> tuple[str, list[Paper]] | Response:
-    user = user_or_redirect(request, f"/collections/{collection_id}.{fmt}")
-    if not isinstance(user, User):
-        return user
+    """The papers of a collection the visitor may read: a public one, or their own."""
     store = web_state(request).store
-    collection = store.accounts.get_collection(user.id, collection_id)
-    if collection is None:  # someone else's is answered exactly like one that does not exist
+    viewer = current_user(request)
+    collection = store.accounts.visible_collection(collection_id, viewer.id if viewer else None)
+    if collection is None and viewer is None:
+        return user_or_redirect(request, f"/collections/{collection_id}.{fmt}")  # type: ignore[return-value]
+    if collection is None:  # someone else's private one is answered exactly like one that does not exist
         raise HTTPException(404, "No such collection.")
     return collection.name, store.get_papers(store.accounts.collection_paper_ids(collection.id))
 
