@@ -37,6 +37,15 @@ def _accounts_and_digests(store: Store) -> None:
         def run(sql: str, **params: object) -> None:
             conn.execute(sa.text(sql), params)
 
+        run(
+            "INSERT INTO paper_enrichment (paper_id, status, reason, attempts, last_tried, next_try) "
+            "VALUES (:p, 'not_found', 'arXiv has no such paper', 1, '2026-12-05T00:00:00Z', '2026-12-06T00:00:00Z')",
+            p=second.id,
+        )
+        run(
+            "INSERT INTO job_runs (name, last_run, last_status, last_counts, runs, failures, updated_at) "
+            "VALUES ('enrich', '2026-12-05T00:00:00Z', 'ok', '{\"enriched\": 1}', 1, 0, '2026-12-05T00:00:01Z')"
+        )
         for name in ("ada", "bob"):
             run(
                 "INSERT INTO users (username, email, password_hash, created_at) VALUES (:n, :e, 'h', :t)",

@@ -60,6 +60,11 @@ class PaperRecord:
     comments: str | None = None
     license: str | None = None
     links: dict[str, str] = field(default_factory=dict)
+    # Publication time with its time of day, when the source gives one (``published`` is the day).
+    published_at: str | None = None
+    # Hugging Face's AI-written one-line summary and keywords: never the abstract.
+    ai_summary: str = ""
+    ai_keywords: list[str] = field(default_factory=list)
     # Facts about the paper on Hugging Face, stored apart from the paper itself.
     upvotes: int | None = None
     daily_date: str | None = None

@@ -228,6 +228,55 @@ def add(
     _finish(data, as_json, "add", app)
 
 
+@click.command("enrich")
+@click.option("--limit", type=click.IntRange(1), default=None, help="Complete at most N papers this run.")
+@click.option(
+    "--endpoint", default=None, help="arXiv API base URL (default $PAPERSCOPE_ARXIV_API_URL or arXiv's)."
+)
+@click.option(
+    "--batch-size", type=click.IntRange(1, 100), default=100, show_default=True, help="Ids per API request."
+)
+@_pacing_options(3.0)
+@json_option
+@pass_app
+def enrich(
+    app: AppContext,
+    limit: int | None,
+    endpoint: str | None,
+    batch_size: int,
+    delay: float | None,
+    max_wait: float | None,
+    retries: int | None,
+    as_json: bool,
+) -> None:
+    """Complete papers that lack arXiv metadata (Hugging Face listings, saved pages, bare ids) from arXiv."""
+    from ..harvest.arxiv_api import arxiv_api_url
+    from ..harvest.enrich import run_enrich
+
+    pacing = _pacing(app, delay, max_wait, retries, 3.0)
+    with _clean_errors():
+        report = run_enrich(
+            app.store,
+            limit=limit,
+            api_url=arxiv_api_url(endpoint, app.settings),
+            pacing=pacing,
+            batch_size=batch_size,
+            progress=app.show_progress(),
+        )
+    if as_json:
+        echo_json(report.as_dict())
+    else:
+        click.echo(
+            f"enrich: {report.enriched} enriched, {report.not_found} not found by arXiv, "
+            f"{report.failed} failed, {report.remaining} remaining "
+            f"({report.waiting} waiting to be asked again, {report.requests} request(s))"
+        )
+    for error in report.errors:
+        click.echo(f"error: {error}", err=True)
+    if report.failed:
+        raise SystemExit(2)
+
+
 @contextmanager
 def _ingestor(app: AppContext, report_rejects: bool = True) -> Iterator[Ingestor]:
     with Ingestor(app.store, report_rejects=report_rejects) as ingestor:
@@ -238,3 +287,4 @@ def register(group: click.Group) -> None:
     """Add this module's commands to the main group."""
     group.add_command(harvest)
     group.add_command(add)
+    group.add_command(enrich)

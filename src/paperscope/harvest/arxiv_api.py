@@ -61,14 +61,14 @@ class AddResult:
 
 
 @dataclass(slots=True)
-class _Wanted:
+class WantedId:
     text: str  # as the user gave it
     arxiv_id: str  # canonical, no version
     query_id: str  # what we ask arXiv for (keeps a version the user named)
 
 
-def _fetch_batch(
-    client: HttpClient, base: str, batch: list[_Wanted]
+def fetch_id_batch(
+    client: HttpClient, base: str, batch: list[WantedId]
 ) -> tuple[list[PaperRecord], dict[str, str], list[Rejected]]:
     """Ask for one batch; return its records, the reason for each id it did not return, and rejects."""
     from ..sources.atom import parse_atom  # local: keeps CLI start fast
@@ -92,7 +92,7 @@ def _fetch_batch(
         reasons_all: dict[str, str] = {}
         rejects_all: list[Rejected] = []
         for wanted in missing:
-            more, more_reasons, more_rejects = _fetch_batch(client, base, [wanted])
+            more, more_reasons, more_rejects = fetch_id_batch(client, base, [wanted])
             records_all += more
             reasons_all.update(more_reasons)
             rejects_all += more_rejects
@@ -134,7 +134,7 @@ def add_papers(
     own_ingestor = ingestor is None
     writer = ingestor if ingestor is not None else Ingestor(store, report_rejects=False)
     result = AddResult(summary=writer.summary)
-    wanted: list[_Wanted] = []
+    wanted: list[WantedId] = []
     seen: set[str] = set()
     local_rejects: list[ParseResult] = []
     for text in ids:
@@ -150,7 +150,7 @@ def add_papers(
         if canonical in seen:
             continue
         seen.add(canonical)
-        wanted.append(_Wanted(text=text, arxiv_id=canonical, query_id=canonical + (version or "")))
+        wanted.append(WantedId(text=text, arxiv_id=canonical, query_id=canonical + (version or "")))
     daily = submitted_by is not None or list_date is not None
     day = list_date or datetime.now(UTC).date().isoformat()
     base = arxiv_api_url(api_url)
@@ -159,7 +159,7 @@ def add_papers(
         with HttpClient(pacing, hint=HINT) as client:
             for start in range(0, len(wanted), batch_size):
                 batch = wanted[start : start + batch_size]
-                records, reasons, rejects = _fetch_batch(client, base, batch)
+                records, reasons, rejects = fetch_id_batch(client, base, batch)
                 if daily:
                     for record in records:
                         record.source = "submit"
@@ -184,7 +184,7 @@ def add_papers(
 
 def _classify(
     store: Store,
-    batch: list[_Wanted],
+    batch: list[WantedId],
     reasons: dict[str, str],
     existing: dict[str, int | None],
     changed: set[int],

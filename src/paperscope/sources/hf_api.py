@@ -9,7 +9,7 @@ import orjson
 
 from ..arxiv_ids import parse_arxiv_id
 from ..records import PaperRecord, ParseResult, clean_text
-from .common import iso_day, reject
+from .common import iso_day, iso_timestamp, reject
 
 SOURCE = "hf-api"
 CONTAINER_KEYS = ("papers", "data", "items", "results", "records")
@@ -69,6 +69,16 @@ def _account(value: Any) -> dict[str, Any] | None:
     return kept
 
 
+def _time_of_day(value: Any) -> str | None:
+    """``publishedAt`` as given when it carries a time of day (``2024-10-22T17:59:30.000Z``)."""
+    if not isinstance(value, str) or "T" not in value:
+        return None
+    try:
+        return iso_timestamp(value)
+    except ValueError:
+        return None  # the day alone was already checked (and kept) as ``published``
+
+
 def hf_item(item: Any, origin: str) -> ParseResult:
     """One daily entry or paper object -> record (HF facts included) or Rejected."""
     if not is_hf_item(item):
@@ -97,6 +107,7 @@ def hf_item(item: Any, origin: str) -> ParseResult:
         if isinstance(value, str) and value:
             links[name] = value
     authors = [clean_text(a.get("name")) for a in paper.get("authors") or () if isinstance(a, dict)]
+    keywords = paper.get("ai_keywords")
     return PaperRecord(
         source=SOURCE,
         origin=where,
@@ -105,6 +116,11 @@ def hf_item(item: Any, origin: str) -> ParseResult:
         abstract=clean_text(paper.get("summary")),
         authors=[a for a in authors if a],
         published=published,
+        published_at=_time_of_day(paper.get("publishedAt")),
+        ai_summary=clean_text(paper.get("ai_summary") if isinstance(paper.get("ai_summary"), str) else ""),
+        ai_keywords=[clean_text(k) for k in keywords if isinstance(k, str) and k.strip()]
+        if isinstance(keywords, list)
+        else [],
         links=links,
         upvotes=upvotes,
         daily_date=daily,

@@ -14,7 +14,7 @@ import orjson
 
 from ..arxiv_ids import parse_arxiv_id
 from ..records import PaperRecord, ParseResult, clean_text
-from .common import first_doi, iso_day, reject, split_authors
+from .common import first_doi, iso_day, iso_timestamp, reject, split_authors
 
 SOURCE = "json-list"
 CONTAINER_KEYS = ("papers", "data", "items", "results", "records")
@@ -22,6 +22,8 @@ CONTAINER_KEYS = ("papers", "data", "items", "results", "records")
 ID_KEYS = ("arxiv_id", "arxivId", "paper_id", "id")
 TITLE_KEYS = ("title",)
 ABSTRACT_KEYS = ("abstract", "summary", "description")
+# An AI-written one-line summary (Hugging Face's ai_summary; hf_bot's summary_en): a TLDR, not the abstract.
+AI_SUMMARY_KEYS = ("ai_summary", "summary_en", "tldr")
 AUTHOR_KEYS = ("authors",)
 PUBLISHED_KEYS = ("published", "publishedAt", "published_date", "submission_date", "submitted")
 DAILY_KEYS = ("daily_date", "list_date")
@@ -31,7 +33,7 @@ PROJECT_KEYS = ("project_page", "projectPage", "project_url")
 URL_KEYS = ("arxiv_url", "url", "hf_url", "link")
 ALL_KEYS = (
     *ID_KEYS, *TITLE_KEYS, *ABSTRACT_KEYS, *AUTHOR_KEYS, "date", *PUBLISHED_KEYS, *DAILY_KEYS, *UPVOTE_KEYS,
-    *CODE_KEYS, *PROJECT_KEYS, *URL_KEYS, "categories", "doi",
+    *CODE_KEYS, *PROJECT_KEYS, *URL_KEYS, "categories", "doi", *AI_SUMMARY_KEYS, "ai_keywords",
 )
 LOOKED_FOR = (
     "title plus any of: id/arxiv_id/paper_id/arxivId, abstract/summary/description, authors, "
@@ -89,6 +91,16 @@ def _upvotes(value: Any) -> int | None:
     raise ValueError(f"upvote count {value!r} is not a whole number")
 
 
+def _time_of_day(value: Any) -> str | None:
+    """A publication timestamp as given when it carries a time of day (``2026-02-26T17:59:30Z``)."""
+    if not isinstance(value, str) or "T" not in value:
+        return None
+    try:
+        return iso_timestamp(value.strip())
+    except ValueError:
+        return None  # the day alone is kept as ``published``
+
+
 def json_record(obj: Any, origin: str) -> ParseResult:
     raw = orjson.dumps(obj).decode()[:200] if isinstance(obj, dict | list) else repr(obj)
     if not isinstance(obj, dict):
@@ -133,18 +145,31 @@ def json_record(obj: Any, origin: str) -> ParseResult:
         value = _first(obj, keys)
         if isinstance(value, str):
             links[name] = value
-    abstract = _first(obj, ABSTRACT_KEYS)
+    abstract_raw = _first(obj, ABSTRACT_KEYS)
+    abstract = clean_text(abstract_raw if isinstance(abstract_raw, str) else "")
+    summary = _first(obj, AI_SUMMARY_KEYS)
+    ai_summary = clean_text(summary if isinstance(summary, str) else "")
+    if ai_summary and abstract.startswith(ai_summary):
+        # hf_bot writes the AI summary in front of the abstract, or alone where it had no abstract
+        # (75 of February 2026's papers): what is left is the abstract, possibly none.
+        abstract = abstract[len(ai_summary) :].strip()
+    keywords = obj.get("ai_keywords")
     doi = obj.get("doi")
     return PaperRecord(
         source=SOURCE,
         origin=where,
         title=title,
         arxiv_id=arxiv_id,
-        abstract=clean_text(abstract if isinstance(abstract, str) else ""),
+        abstract=abstract,
+        ai_summary=ai_summary,
+        ai_keywords=[clean_text(k) for k in keywords if isinstance(k, str) and k.strip()]
+        if isinstance(keywords, list)
+        else [],
         authors=_authors(_first(obj, AUTHOR_KEYS)),
         categories=categories,
         primary_category=categories[0] if categories else None,
         published=published,
+        published_at=_time_of_day(published_raw),
         doi=first_doi(doi) if isinstance(doi, str) else None,
         links=links,
         upvotes=upvotes,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,10 +19,12 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..config import Settings, load_settings
 from ..records import PaperRecord
+from . import enrichment as _enrichment
 from . import lists as _lists
 from . import papers as _papers
 from .digests import DigestStore
 from .engine import create_engine, migrate
+from .enrichment import Candidate, Miss
 from .jobs import JobRun, JobStore
 from .models import Change, Paper, UpsertCounts
 from .upsert import BatchWriter, utc_now
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
     from .accounts import Accounts
     from .signals import Signals
 
-__all__ = ["Change", "JobRun", "Paper", "Store", "UpsertCounts", "utc_now"]
+__all__ = ["Candidate", "Change", "JobRun", "Miss", "Paper", "Store", "UpsertCounts", "utc_now"]
 
 
 class Store:
@@ -123,6 +125,40 @@ class Store:
             if job is not None:
                 self.set_job_state(job[0], job[1], conn)
             return counts
+
+    # -- completing papers from arXiv (store/enrichment.py) -------------------------------
+    def enrich_candidates(self, now: datetime, limit: int | None = None) -> list[Candidate]:
+        """Papers lacking arXiv metadata and not held back by a back-off, id-carrying ones first."""
+        with self.connect() as conn:
+            return _enrichment.due(conn, now, limit)
+
+    def count_enrich_due(self, now: datetime) -> int:
+        with self.connect() as conn:
+            return _enrichment.count_due(conn, now)
+
+    def count_enrich_waiting(self, now: datetime) -> int:
+        """Papers arXiv did not know last time, waiting for their next try."""
+        with self.connect() as conn:
+            return _enrichment.count_waiting(conn, now)
+
+    def write_enrichment(
+        self,
+        records: Sequence[PaperRecord],
+        completed: Sequence[int],
+        misses: Sequence[Miss],
+        attempts: dict[int, int],
+        *,
+        now: datetime,
+        backoff: timedelta,
+        max_backoff: timedelta,
+    ) -> UpsertCounts:
+        """arXiv's records for one batch and the papers it did not know, in one transaction."""
+        with self.transaction() as conn:
+            return _enrichment.write(conn, records, completed, misses, attempts, now, backoff, max_backoff)
+
+    def enrichment_status(self, paper_id: int) -> dict[str, Any] | None:
+        with self.connect() as conn:
+            return _enrichment.status_of(conn, paper_id)
 
     # -- reading papers -------------------------------------------------------------------
     def get_paper(self, key: str) -> Paper | None:

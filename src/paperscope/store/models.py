@@ -34,6 +34,11 @@ class Paper:
     num_comments: int = 0  # comments on Hugging Face, from its daily list
     # The submitter's account as its source described it ({user, fullname, _id, avatarUrl, type}).
     submitter: dict[str, Any] | None = None
+    # Hugging Face's AI summary (a TLDR, shown labelled as such) and keywords; empty when unknown.
+    ai_summary: str | None = None
+    ai_keywords: list[str] = field(default_factory=list)
+    # Publication time with its time of day when a source gave one, else None (``published`` is the day).
+    published_at: str | None = None
 
     @property
     def upvotes(self) -> int:

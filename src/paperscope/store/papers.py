@@ -44,6 +44,9 @@ def row_to_paper(row: Any) -> Paper:
         modified_at=m["modified_at"],
         hf_upvotes=int(m["hf_upvotes"] or 0),
         local_upvotes=int(m["local_upvotes"] or 0),
+        ai_summary=m["ai_summary"] or None,
+        ai_keywords=orjson.loads(m["ai_keywords"] or "[]"),
+        published_at=m["published_at"],
     )
 
 

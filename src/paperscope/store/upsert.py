@@ -45,7 +45,7 @@ _CORE_FIELDS = (
     "comments",
     "license",
 )
-_MERGED_FIELDS = (*_CORE_FIELDS, "authors", "categories")
+_MERGED_FIELDS = (*_CORE_FIELDS, "authors", "categories", "ai_summary", "ai_keywords")
 _COLUMNS = (
     "paper_key",
     "arxiv_id",
@@ -66,7 +66,14 @@ _COLUMNS = (
     "links",
     "meta_source",
     "content_hash",
+    "ai_summary",
+    "ai_keywords",
+    "published_at",
 )
+# Columns added after the first schema: hashed only when set, so that a paper stored before they
+# existed keeps its hash and re-ingesting it after the upgrade is still a no-op.
+_LATER_COLUMNS = ("ai_summary", "ai_keywords", "published_at")
+_JSON_COLUMNS = ("authors", "categories", "versions", "links", "ai_keywords")
 
 
 _NAMED = re.compile(r"(?<!:):([a-z_]+)")
@@ -210,13 +217,19 @@ def _fold_facts(state: _State, stored: _StoredFacts, record: PaperRecord) -> boo
 
 def _decode(row: sa.Row[Any]) -> dict[str, Any]:
     data = dict(row._mapping)
-    for name in ("authors", "categories", "versions", "links"):
+    for name in _JSON_COLUMNS:
         data[name] = orjson.loads(data[name])
     return data
 
 
 def _content_hash(row: dict[str, Any]) -> str:
-    payload = orjson.dumps([row[name] for name in _COLUMNS if name not in ("content_hash", "meta_source")])
+    values: list[Any] = [
+        row[name] for name in _COLUMNS if name not in ("content_hash", "meta_source", *_LATER_COLUMNS)
+    ]
+    later = {name: row[name] for name in _LATER_COLUMNS if row[name]}
+    if later:
+        values.append(later)
+    payload = orjson.dumps(values)
     return hashlib.blake2b(payload, digest_size=16).hexdigest()
 
 
@@ -251,6 +264,9 @@ def _new_row(record: PaperRecord, title_norm: str) -> dict[str, Any]:
         "links": {},
         "meta_source": record.source,
         "content_hash": "",
+        "ai_summary": None,
+        "ai_keywords": [],
+        "published_at": None,
     }
 
 
@@ -273,6 +289,8 @@ def _merge(row: dict[str, Any], record: PaperRecord, is_new: bool) -> None:
     if record.arxiv_id and not row["arxiv_id"]:
         row["arxiv_id"] = record.arxiv_id
         row["paper_key"] = record.arxiv_id
+    if record.published_at and (take_over or not row["published_at"]):
+        row["published_at"] = record.published_at
     if take_over:
         row["meta_source"] = record.source
     if row["title"] != old_title and not is_new:
@@ -291,8 +309,14 @@ def _merge(row: dict[str, Any], record: PaperRecord, is_new: bool) -> None:
     dated = [v["date"] for v in row["versions"] if v.get("date")]
     if dated:
         row["published"] = min(dated)[:10]
+        if "T" in min(dated):
+            row["published_at"] = min(dated)
         if len(dated) > 1 or not row["updated"]:
             row["updated"] = max(max(dated)[:10], row["updated"] or "")
+
+    # A time of day that no longer matches the day (a more trusted source moved it) is dropped.
+    if row["published_at"] and row["published_at"][:10] != row["published"]:
+        row["published_at"] = None
 
     links = dict(row["links"])
     for name, url in record.links.items():
@@ -302,7 +326,11 @@ def _merge(row: dict[str, Any], record: PaperRecord, is_new: bool) -> None:
 
 
 def _record_fields(record: PaperRecord) -> str:
-    present = [name for name in (*_CORE_FIELDS, "authors", "categories", "versions", "links") if getattr(record, name)]
+    present = [
+        name
+        for name in (*_CORE_FIELDS, "authors", "categories", "versions", "links", "ai_summary", "ai_keywords")
+        if getattr(record, name)
+    ]
     return ",".join(present)
 
 
@@ -436,7 +464,7 @@ class BatchWriter:
         for state in states:
             state.row["content_hash"] = _content_hash(state.row)
             params = {name: state.row[name] for name in _COLUMNS}
-            for name in ("authors", "categories", "versions", "links"):
+            for name in _JSON_COLUMNS:
                 params[name] = orjson.dumps(params[name]).decode()
             if state.id is None:
                 inserts.append({**params, "created_at": now, "modified_at": now})
