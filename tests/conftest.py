@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,11 @@ from paperscope.store import Store
 # Fixture modules (tests/ is on sys.path: pytest inserts it for this conftest); pg before
 # web_support, which imports it: pytest rewrites the asserts only of a module it imports first.
 pytest_plugins = ["pg", "web_support", "browser_support"]
+
+# Tests never reach the internet: a `paperscope serve` started by a test (and its children) would
+# run the default jobs against arXiv and Hugging Face.  Tests of the scheduler turn it on with
+# their own endpoints (the replay server).
+os.environ["PAPERSCOPE_JOBS_ENABLED"] = "false"
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = (REPO.parent / "shared" / "data").resolve()

@@ -24,14 +24,16 @@ import tomllib
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+import orjson
 import platformdirs
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
@@ -102,6 +104,19 @@ class Settings(BaseSettings):
     mail_from: str = "paperscope <paperscope@localhost>"
     mail_unsubscribe: str | None = None  # None: unsubscribe@<the From domain>
 
+    # -- the scheduler (jobs/) ---------------------------------------------------------
+    jobs_enabled: bool = True  # `serve` runs the jobs (`--no-jobs` turns them off for one run)
+    jobs_off: Annotated[list[str], NoDecode] = Field(default_factory=list)  # job names not to run
+    # Cron expressions (UTC; several separated by ";") by job name, over the catalog's defaults.
+    jobs_schedule: dict[str, str] = Field(default_factory=dict)
+    # After a failure a job waits at least this long (then its next slot): no hammering a dead source.
+    jobs_retry_minutes: float = Field(default=15.0, ge=0)
+    harvest_arxiv_sets: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["cs", "stat.ML"])
+    harvest_arxiv_window_days: int = Field(default=7, ge=1)  # the first incremental harvest's reach
+    harvest_hf_days: int = Field(default=3, ge=0)  # today's list and this many days before it
+    digest_daily_at: str = "0 7 * * 1-5"  # cron: when the daily digest goes out
+    digest_weekly_at: str = "0 7 * * 1"
+
     # -- logging -------------------------------------------------------------------------
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -112,6 +127,17 @@ class Settings(BaseSettings):
         if isinstance(data, dict) and not data.get("database_url") and data.get("home") is not None:
             data = {**data, "database_url": f"sqlite:///{Path(data['home']) / 'paperscope.db'}"}
         return data
+
+    @field_validator("jobs_off", "harvest_arxiv_sets", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        # A variable holds "cs,stat.ML" (or a JSON list); the file holds a TOML list.
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return orjson.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
 
     @field_validator("smtp_security", mode="before")
     @classmethod

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -102,9 +102,15 @@ def harvest() -> None:
 
 
 @harvest.command("arxiv")
-@click.option("--from", "from_date", required=True, help="First datestamp to harvest (YYYY-MM-DD).")
+@click.option(
+    "--from",
+    "from_date",
+    default=None,
+    help="First datestamp to harvest (YYYY-MM-DD). Default: where the last harvest without --from "
+    "ended, else $PAPERSCOPE_HARVEST_ARXIV_WINDOW_DAYS (7) days ago.",
+)
 @click.option("--until", "until", default=None, help="Last datestamp to harvest (YYYY-MM-DD).")
-@click.option("--set", "set_spec", default=None, help="OAI set, e.g. cs or physics:hep-th.")
+@click.option("--set", "set_spec", default=None, help="OAI set, e.g. cs, stat.ML or physics:hep-th.")
 @click.option(
     "--metadata-prefix",
     "prefix",
@@ -119,7 +125,7 @@ def harvest() -> None:
 @pass_app
 def harvest_arxiv(
     app: AppContext,
-    from_date: str,
+    from_date: str | None,
     until: str | None,
     set_spec: str | None,
     prefix: str,
@@ -129,21 +135,29 @@ def harvest_arxiv(
     retries: int | None,
     as_json: bool,
 ) -> None:
-    """Harvest arXiv metadata over OAI-PMH; rerun with the same options to resume after a stop."""
-    from ..harvest.client import HttpClient
-    from ..harvest.oai import HINT, OaiQuery, harvest_oai, oai_url
+    """Harvest arXiv metadata over OAI-PMH; rerun with the same options to resume after a stop.
 
+    Without --from (and --until) the harvest is incremental: it starts where the last one ended."""
+    from ..harvest.client import HttpClient
+    from ..harvest.oai import HINT, OaiQuery, harvest_incremental, harvest_oai, incremental_query, oai_url, set_spec_for
+
+    spec = set_spec_for(set_spec) if set_spec else None
+    url = oai_url(endpoint, app.settings)
+    pacing = _pacing(app, delay, max_wait, retries, 3.0)
+    if from_date is None:
+        if until is not None:
+            raise click.BadParameter("--until needs --from (an incremental harvest runs up to today)")
+        today = datetime.now(UTC).date()
+        window = app.settings.harvest_arxiv_window_days
+        query = incremental_query(app.store, url, spec, today=today, window_days=window, prefix=prefix)
+        with _clean_errors(), HttpClient(pacing, hint=HINT) as client, _ingestor(app) as ingestor:
+            report = harvest_incremental(query, ingestor, client, today=today, progress=app.show_progress())
+        _finish(report.as_dict(), as_json, "arxiv oai", app)
+        return
     first, last = _check_day(from_date, "--from") or from_date, _check_day(until, "--until")
     if last is not None and last < first:
         raise click.BadParameter(f"{last} is before --from {first}", param_hint="--until")
-    query = OaiQuery(
-        endpoint=oai_url(endpoint, app.settings),
-        from_date=first,
-        until=last,
-        set_spec=set_spec,
-        prefix=prefix,
-    )
-    pacing = _pacing(app, delay, max_wait, retries, 3.0)
+    query = OaiQuery(endpoint=url, from_date=first, until=last, set_spec=spec, prefix=prefix)
     with _clean_errors(), HttpClient(pacing, hint=HINT) as client, _ingestor(app) as ingestor:
         report = harvest_oai(query, ingestor, client, progress=app.show_progress())
     _finish(report.as_dict(), as_json, "arxiv oai", app)

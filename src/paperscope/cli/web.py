@@ -29,8 +29,23 @@ from .common import AppContext, echo_json, json_option, pass_app
     help="Bring the search indexes up to date with the store every SECONDS (0: never). "
     "Default: $PAPERSCOPE_INDEX_REFRESH, else 5.",
 )
+@click.option(
+    "--jobs/--no-jobs",
+    "run_jobs",
+    default=None,
+    help="Run the scheduled jobs (harvests, enrichment, digests) in the server. Default: "
+    "$PAPERSCOPE_JOBS_ENABLED, else on.",
+)
 @pass_app
-def serve(app: AppContext, host: str, port: int, workers: int, proxy: bool, index_refresh: float | None) -> None:
+def serve(
+    app: AppContext,
+    host: str,
+    port: int,
+    workers: int,
+    proxy: bool,
+    index_refresh: float | None,
+    run_jobs: bool | None,
+) -> None:
     """Serve the Daily Papers site and JSON API (on an empty store: a page that explains how to ingest).
 
     One worker serves a few hundred list pages a second; give `--workers N` (N = CPU cores) for
@@ -49,6 +64,12 @@ def serve(app: AppContext, host: str, port: int, workers: int, proxy: bool, inde
     settings = app.settings
     if index_refresh is not None:
         settings = settings.model_copy(update={"index_refresh": index_refresh})
+    if run_jobs is not None:
+        settings = settings.model_copy(update={"jobs_enabled": run_jobs})
+    if settings.jobs_enabled:
+        from ..jobs import Scheduler
+
+        Scheduler(app.store, settings)  # a bad job setting fails here, once, not in every worker
     interval = settings.index_refresh
     store = app.store  # opens (and migrates) once here, so workers start on a current schema
     # uvicorn starts its workers by importing the app factory in fresh processes; the one way to
@@ -60,6 +81,8 @@ def serve(app: AppContext, host: str, port: int, workers: int, proxy: bool, inde
     )
     if papers == 0:
         click.echo("the store is empty: load papers with `paperscope ingest PATH`", err=True)
+    if settings.jobs_enabled:
+        click.echo("scheduled jobs on (`paperscope jobs` lists them; --no-jobs turns them off)", err=True)
     if interval > 0:
         click.echo(f"search indexes in {store.settings.index_dir} refreshed every {interval:g} s", err=True)
     uvicorn.run(

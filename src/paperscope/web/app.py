@@ -96,11 +96,13 @@ def create_app(
     arxiv_api_url: str | None = None,
     page_size: int = 50,
     index_refresh: float = 0.0,
+    jobs: bool = False,
 ) -> FastAPI:
     """The web app over ``store``.  ``rate_limits`` maps names (signin, signup, submit, upvote)
     to ``limits`` strings such as ``"10/minute"``; the defaults are in :mod:`.state`.
     ``index_refresh`` > 0 refreshes the search indexes in the background every that many seconds
-    while the app runs (between its startup and shutdown)."""
+    while the app runs (between its startup and shutdown); ``jobs`` runs the scheduler
+    (:mod:`paperscope.jobs`) in the background likewise."""
     settings = WebSettings(secret_key=secret_key, arxiv_api_url=arxiv_api_url, page_size=page_size)
     if rate_limits is not None:
         settings.rate_limits.update(rate_limits)
@@ -118,7 +120,7 @@ def create_app(
         # Swagger UI and ReDoc load from a CDN, which the CSP forbids; the schema is at /openapi.json.
         docs_url=None,
         redoc_url=None,
-        lifespan=_index_refresh_lifespan(store, index_refresh),
+        lifespan=_index_refresh_lifespan(store, index_refresh, jobs),
     )
     app.state.web = WebState(store, settings)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
@@ -146,8 +148,12 @@ def create_app(
     return app
 
 
-def _index_refresh_lifespan(store: Store, interval: float) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """Startup/shutdown hooks that run an index refresher for the app's lifetime (none at 0 s)."""
+def _index_refresh_lifespan(
+    store: Store, interval: float, jobs: bool = False
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Startup/shutdown hooks that run an index refresher for the app's lifetime (none at 0 s),
+    and with ``jobs`` the scheduler (every worker runs one; the job locks let one at a time run
+    each job)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -161,9 +167,18 @@ def _index_refresh_lifespan(store: Store, interval: float) -> Callable[[FastAPI]
         app.state.index_refresher = refresher
         if refresher is not None:
             refresher.start()
+        scheduler = None
+        if jobs:
+            from ..jobs import Scheduler
+
+            scheduler = Scheduler(store)
+            scheduler.start()  # its own thread: a job never holds up startup or a request
+        app.state.scheduler = scheduler
         try:
             yield
         finally:
+            if scheduler is not None:
+                await asyncio.to_thread(scheduler.stop, 2.0)
             if refresher is not None:
                 # Joining waits for a round in progress: off the event loop, which is shutting down.
                 await asyncio.to_thread(refresher.stop)
@@ -228,4 +243,6 @@ def app_from_env() -> FastAPI:
     # fails here.
     settings = load_from_parent(handed) if handed else load_settings()
     store = Store.open(settings=settings)
-    return create_app(store, index_refresh=settings.index_refresh)
+    # Jobs only under ``serve`` (which hands its settings over): a bare uvicorn run, or a test's
+    # app, must not start harvesting the internet on its own.
+    return create_app(store, index_refresh=settings.index_refresh, jobs=bool(handed) and settings.jobs_enabled)

@@ -1,0 +1,92 @@
+"""The jobs the scheduler knows: one :class:`Job` entry each in :data:`CATALOG`.
+
+Adding a job is one entry: a name, a default schedule (cron, UTC; several expressions
+separated by ``;``), and a function from a :class:`JobContext` to a dict of counts (what
+``paperscope jobs`` shows as ``last_counts``).  A job raises to fail: the scheduler logs the
+reason, records it and tries again at a later slot.  A job must be safe to kill at any point
+and to run again: commit as you go, and make the next run pick up what is left.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..config import Settings
+from ..errors import PaperscopeError
+from ..store import Store
+from . import tasks
+from .clock import Clock
+
+
+@dataclass(frozen=True, slots=True)
+class JobContext:
+    store: Store
+    settings: Settings
+    clock: Clock
+    log: logging.Logger
+    previous_run: datetime | None  # when the last run of this job started (None: never)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    name: str
+    run: Callable[[JobContext], Mapping[str, Any]]
+    schedule: str | Callable[[Settings], str]  # the default; ``jobs_schedule`` overrides it by name
+    description: str
+    # Run as soon as a scheduler starts when it never ran (a fresh site wants its data now); False
+    # waits for the first slot (a digest at 3 a.m. because the server started then is wrong).
+    run_at_start: bool = True
+
+    def schedule_for(self, settings: Settings) -> str:
+        configured = settings.jobs_schedule.get(self.name)
+        if configured:
+            return configured
+        return self.schedule(settings) if callable(self.schedule) else self.schedule
+
+
+def _call(module: str, function: str) -> Callable[..., Any]:
+    """A function of another module, imported when the job runs: a job whose module is missing
+    fails with that reason instead of breaking every command at import."""
+    try:
+        found: Callable[..., Any] = getattr(importlib.import_module(module), function)
+        return found
+    except (ImportError, AttributeError) as error:
+        raise PaperscopeError(f"{module}.{function} is not available in this installation ({error})") from error
+
+
+def _enrich(context: JobContext) -> Mapping[str, Any]:
+    run_enrich = _call("paperscope.harvest.enrich", "run_enrich")
+    report = run_enrich(context.store, api_url=context.settings.arxiv_api_url)
+    return dict(report.as_dict())
+
+
+CATALOG: dict[str, Job] = {
+    job.name: job
+    for job in (
+        Job(
+            "harvest-arxiv",
+            tasks.harvest_arxiv,
+            "30 1,13 * * *",  # twice a day: arXiv announces once, but a missed run catches up sooner
+            "OAI-PMH incremental harvest of the configured sets, from the datestamp the last one stored",
+        ),
+        Job(
+            "harvest-hf",
+            tasks.harvest_hf,
+            "5 * * * *",
+            "Hugging Face daily lists of today and the last days (upvotes move for days)",
+        ),
+        Job("enrich", _enrich, "20,50 * * * *", "arXiv metadata for papers that lack it"),
+        Job(
+            "digest",
+            tasks.send_digests,
+            lambda settings: f"{settings.digest_daily_at}; {settings.digest_weekly_at}",
+            "the daily and weekly email digests, each at its configured time",
+            run_at_start=False,
+        ),
+    )
+}
