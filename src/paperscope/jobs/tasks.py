@@ -71,7 +71,7 @@ def harvest_hf(context: JobContext) -> Mapping[str, Any]:
 
 def send_digests(context: JobContext) -> Mapping[str, Any]:
     """Each frequency whose time came since the last run (or within the last day, on a first
-    run) is sent for today.  The sender itself never mails a period twice, so a rerun after a
+    run) is sent for the day of that time.  The sender itself never mails a period twice, so a rerun after a
     kill sends only what is left."""
     from ..mail.sending import DigestSender
     from ..mail.settings import MailSettings
@@ -89,7 +89,8 @@ def send_digests(context: JobContext) -> Mapping[str, Any]:
             continue
         if sender is None:
             sender = DigestSender(context.store, MailSettings.load(context.store.settings))
-        report = sender.run(frequency, now.date())
+        # The slot's own day: a run catching up on a missed slot sends that day's period.
+        report = sender.run(frequency, last_slot.date())
         counts[frequency] = {"sent": len(report.sent), "failed": len(report.failed), "deferred": len(report.deferred)}
         if report.errors:
             raise RuntimeError(f"{frequency} digest: {'; '.join(report.errors)}")
