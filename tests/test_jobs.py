@@ -44,7 +44,6 @@ def env_for(replay: ReplayServer, **extra: str) -> dict[str, str]:
         "PAPERSCOPE_HTTP_DELAY": "0",
         "PAPERSCOPE_HTTP_BACKOFF": "0.01",
         "PAPERSCOPE_HTTP_RETRIES": "1",
-        "PAPERSCOPE_JOBS_OFF": "enrich",  # another engineer's module; its own tests cover it
         **extra,
     }
 
@@ -72,7 +71,10 @@ def test_three_days_of_incremental_harvests_without_from(shared_data: Path, home
         replay.route("/oai", {"from": start, "set": "stat:stat:ML"}, Reply(200, NO_RECORDS, XML))
     replay.route("/api/daily_papers", None, Reply(200, b"[]", JSON))
     replay.route("/api/daily_papers", {"date": DAYS[-1]}, Reply(200, (shared_data / HF_LIST).read_bytes(), JSON))
-    env = env_for(replay)
+    # arXiv's API answers every enrichment query with its recorded answer for an id it does not know.
+    unknown = orjson.loads((shared_data / "arxiv" / "atom" / "id_abc_s0_m100_b79c8dcf6bc3.json").read_bytes())
+    replay.route("/api/query", None, Reply(200, unknown["body"].encode(), {"Content-Type": "application/atom+xml"}))
+    env = env_for(replay, PAPERSCOPE_ARXIV_API_URL=replay.url)
     for day in DAYS:
         done = cli(home, env, "jobs", "run", "--at", f"{day}T08:00:00", "--json")
         assert done.exit_code == 0, done.output
@@ -109,7 +111,10 @@ def test_three_days_of_incremental_harvests_without_from(shared_data: Path, home
     assert arxiv["last_counts"]["added"] == len(PAGE_IDS[2]) and arxiv["runs"] == 3
     hf = rows["harvest-hf"]
     assert (hf["last_status"], hf["last_counts"]["added"], hf["next_run"]) == ("ok", 29, "2026-12-05T08:05:00Z")
-    assert rows["enrich"]["schedule"] == "off" and rows["enrich"]["last_run"] is None
+    enrich = rows["enrich"]
+    assert (enrich["last_status"], enrich["runs"], enrich["next_run"]) == ("ok", 3, "2026-12-05T08:20:00Z")
+    # Day 3 brought the Hugging Face list's papers, which lack arXiv metadata; arXiv "knows none".
+    assert enrich["last_counts"]["not_found"] == 29 and enrich["last_counts"]["enriched"] == 0
     digest = rows["digest"]
     assert (digest["last_run"], digest["runs"], digest["next_run"]) == (
         "2026-12-04T08:00:00Z",
@@ -141,7 +146,7 @@ def test_harvest_arxiv_without_from_resumes_where_the_last_one_ended(
 def test_a_failing_job_is_recorded_and_the_others_run(home: Path, replay: ReplayServer, shared_data: Path) -> None:
     replay.route("/api/daily_papers", None, Reply(500, b"down for maintenance", {"Content-Type": "text/plain"}))
     replay.route("/oai", None, Reply(200, single_page(shared_data, 1), XML))
-    settings = load_settings(home, environ=env_for(replay, PAPERSCOPE_JOBS_OFF=""))
+    settings = load_settings(home, environ=env_for(replay))
 
     def crashes(context: JobContext) -> dict[str, Any]:
         raise ValueError("a bug in a job")

@@ -49,6 +49,14 @@ class Job:
         return self.schedule(settings) if callable(self.schedule) else self.schedule
 
 
+class JobFailed(PaperscopeError):
+    """A job that did part of its work and then failed: ``counts`` are recorded with the reason."""
+
+    def __init__(self, message: str, counts: Mapping[str, Any]) -> None:
+        super().__init__(message)
+        self.counts = dict(counts)
+
+
 def _call(module: str, function: str) -> Callable[..., Any]:
     """A function of another module, imported when the job runs: a job whose module is missing
     fails with that reason instead of breaking every command at import."""
@@ -60,9 +68,20 @@ def _call(module: str, function: str) -> Callable[..., Any]:
 
 
 def _enrich(context: JobContext) -> Mapping[str, Any]:
-    run_enrich = _call("paperscope.harvest.enrich", "run_enrich")
-    report = run_enrich(context.store, api_url=context.settings.arxiv_api_url)
-    return dict(report.as_dict())
+    from ..harvest.client import Pacing
+    from ..harvest.enrich import run_enrich
+
+    report = run_enrich(
+        context.store,
+        api_url=context.settings.arxiv_api_url,
+        pacing=Pacing.from_settings(context.settings),
+        now=context.clock.now(),
+    )
+    counts = report.as_dict()
+    if report.errors and report.failed:
+        # run_enrich stops at an unreachable arXiv and leaves the rest due: a failed run, with counts.
+        raise JobFailed("; ".join(str(e) for e in report.errors), counts)
+    return counts
 
 
 CATALOG: dict[str, Job] = {

@@ -172,6 +172,7 @@ class Scheduler:
             counts = dict(job.run(context))
         except PaperscopeError as failure:
             error = str(failure)
+            counts = dict(getattr(failure, "counts", {}))
         except Exception as failure:  # a job's bug must not stop the other jobs or the server
             log.exception("job %s: crashed", job.name)
             error = f"{type(failure).__name__}: {failure}"
