@@ -10,7 +10,7 @@ from ..arxiv_ids import parse_arxiv_id
 from ..errors import PaperscopeError, QueryError
 from ..store.accounts import User
 from .pages import MAX_PAGE, daily_list
-from .params import BadParameter, UnknownPaper
+from .params import BadParameter, UnknownPaper, check_page
 from .related import related_papers
 from .schemas import (
     DailyPaper,
@@ -86,18 +86,19 @@ def search(
 ) -> list[SearchItem]:
     """Search titles and abstracts (hybrid BM25 + embeddings by default).  Without ``q`` (as
     ``huggingface_hub``'s ``list_papers()`` asks), the papers most recently put on a daily list."""
-    from ..search.api import SearchRequest
+    from ..search.api import MAX_OFFSET, SearchRequest
 
     state = web_state(request)
     if not q or not q.strip():
         newest = state.store.daily_papers("0000-01-01", "9999-12-31", sort="date", limit=limit, offset=p * limit)
         return [SearchItem(**daily_out(paper).model_dump()) for paper in newest]
+    offset = check_page(p, limit, MAX_OFFSET)
     parsed = parse_arxiv_id(q)
     if parsed is not None:
         paper = state.store.get_paper(parsed[0])
         return [SearchItem(**daily_out(paper).model_dump(), score=1.0)] if paper else []
     try:
-        response = state.searcher.search(SearchRequest(query=q, mode=mode, limit=limit, offset=p * limit))
+        response = state.searcher.search(SearchRequest(query=q, mode=mode, limit=limit, offset=offset))
     except QueryError as error:
         raise BadParameter("q", str(error)) from error
     except PaperscopeError as error:

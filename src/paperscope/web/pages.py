@@ -14,7 +14,7 @@ from ..errors import NetworkError, PaperscopeError, QueryError
 from ..store.accounts import User
 from ..store.lists import TRENDING_FORMULA
 from ..store.models import Paper
-from .params import BadParameter, Period, newest_period, parse_day, parse_period
+from .params import BadParameter, Period, check_page, newest_period, parse_day, parse_period
 from .related import related_papers
 from .security import check_csrf, client_key, current_user, safe_next, user_or_redirect
 from .state import WebState, web_state
@@ -200,13 +200,13 @@ def search_page(
         return RedirectResponse(f"/papers/{parsed[0]}{parsed[1] or ''}", status_code=303)
     since_day = parse_day(since, "since").isoformat() if since else None
     until_day = parse_day(until, "until").isoformat() if until else None
-    from ..search.api import SearchRequest
+    from ..search.api import MAX_OFFSET, SearchRequest
 
     search_request = SearchRequest(
         query=query,
         mode=mode,
         limit=size,
-        offset=p * size,
+        offset=check_page(p, size, MAX_OFFSET),
         since=since_day,
         until=until_day,
         categories=[category] if category else [],

@@ -10,12 +10,18 @@ import bisect
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TypeVar
+from typing import Annotated, TypeVar
+
+from fastapi import Path
 
 from .. import dates
 from ..errors import QueryError
 
 T = TypeVar("T")
+# A database row id in a URL: bounded, so a huge number is a 4xx naming the parameter, not an
+# integer overflow in the database driver (a 500).
+MAX_ROW_ID = 2**62
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 class BadParameter(QueryError):
@@ -41,6 +47,13 @@ def _read(parameter: str, parse: Callable[[str], T], value: str) -> T:
         return parse(value)
     except dates.DateFormatError as error:
         raise BadParameter(parameter, str(error)) from error
+
+
+def check_page(page: int, size: int, max_offset: int, parameter: str = "p") -> int:
+    """``page * size`` as an offset, refused (naming ``parameter``) past what can be shown."""
+    if page * size > max_offset:
+        raise BadParameter(parameter, f"page {page} is past the last page there can be ({max_offset // size})")
+    return page * size
 
 
 def parse_day(value: str, parameter: str = "date") -> date:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Path, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..store.accounts import AccountError, User
+from .params import RowId
 from .security import check_csrf, current_user, user_or_redirect
 from .state import web_state
 from .templating import render
 
 router = APIRouter(include_in_schema=False)
-# Bounded so a huge number is a 422, not an integer overflow in the database driver.
-CollectionId = Annotated[int, Path(ge=1, le=2**62)]
+CollectionId = RowId
 
 
 @router.get("/collections", response_class=HTMLResponse)

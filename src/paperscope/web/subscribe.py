@@ -22,6 +22,7 @@ from ..mail.subscribing import check_frequency, clean_filters, normalize_email, 
 from ..mail.tokens import BadToken, Tokens
 from ..store.accounts import User
 from ..store.digests import ACTIVE, Subscription
+from .params import RowId
 from .security import check_csrf, client_key, current_user, safe_next, user_or_redirect
 from .state import web_state
 from .templating import render
@@ -191,7 +192,7 @@ def my_digests(request: Request) -> Response:
 @router.post("/account/digests/{subscription_id}", response_class=HTMLResponse)
 def update_digest(
     request: Request,
-    subscription_id: int,
+    subscription_id: RowId,
     frequency: Annotated[str, Form(max_length=20)] = "",
     categories: Text = "",
     keywords: Text = "",

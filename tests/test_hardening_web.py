@@ -1,0 +1,35 @@
+"""Regression tests for the web findings of the hardening review (issue 15): each failed before its fix."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from web_support import csrf_of, sign_up
+
+
+# -- 3. every parameter range-checked at the edge, with a 4xx that names it -----------------------
+def test_a_week_past_the_calendar_is_a_400_naming_week(web_client: TestClient) -> None:
+    page = web_client.get("/papers?week=9999-W52")
+    assert page.status_code == 400 and "week" in page.text
+    api = web_client.get("/api/daily_papers?week=9999-W52")
+    assert api.status_code == 400 and api.json()["parameter"] == "week"
+    assert web_client.get("/api/daily_papers?month=9999-12").json()["parameter"] == "month"
+    assert web_client.get("/api/daily_papers?date=9999-12-31").json()["parameter"] == "date"
+
+
+def test_a_huge_row_id_is_a_4xx_naming_it(web_client: TestClient) -> None:
+    sign_up(web_client, "ranger")
+    token = csrf_of(web_client, "/account/digests")
+    answer = web_client.post(
+        "/account/digests/99999999999999999999999", data={"csrf_token": token}, follow_redirects=False
+    )
+    assert answer.status_code in (400, 404, 422) and "subscription_id" in answer.text
+    assert web_client.get("/collections/99999999999999999999999").status_code == 400
+
+
+def test_a_page_past_the_last_searchable_one_names_p(web_client: TestClient) -> None:
+    page = web_client.get("/search?q=attention&p=10000")
+    assert page.status_code == 400 and "p:" in page.text
+    api = web_client.get("/api/papers/search?q=attention&p=10000&limit=100")
+    assert api.status_code == 400 and api.json()["parameter"] == "p"
+    assert web_client.get("/api/papers/search?q=attention&p=1&limit=10").status_code == 200
