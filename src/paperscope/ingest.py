@@ -16,7 +16,7 @@ import orjson
 from tqdm import tqdm
 
 from .errors import SourceError
-from .records import PaperRecord, ParseResult, Rejected
+from .records import PaperRecord, ParseResult, Rejected, vet
 from .store import Store, UpsertCounts, utc_now
 
 
@@ -26,6 +26,8 @@ class IngestSummary:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    # Records that an occurrence of the same paper later in the same file replaced whole.
+    superseded: int = 0
     files: int = 0
     errors: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
@@ -100,19 +102,46 @@ class Ingestor:
     def write(
         self, results: Iterable[ParseResult], job: tuple[str, dict[str, Any] | None] | None = None
     ) -> None:
-        """Write ``results``; with ``job``, its state is committed together with the last batch."""
-        batch: list[PaperRecord] = []
+        """Write ``results`` (one file, or one harvested page); with ``job``, its state is
+        committed together with the last batch.
+
+        Each record is vetted first (:func:`paperscope.records.vet`: control characters out,
+        bounds in).  When one paper occurs several times among ``results``, the last occurrence
+        wins as a whole: inside a batch the earlier ones are dropped, and one that follows a
+        committed batch is marked to replace what was written (``PaperRecord.supersedes``).
+        """
+        batch: dict[str, PaperRecord] = {}
+        # hash() of the keys written by earlier batches of these results: 8 bytes of int each,
+        # not the strings, so a 2.7-million-record snapshot stays in bounded memory.
+        written: set[int] = set()
         for result in results:
+            if isinstance(result, PaperRecord):
+                result = vet(result)
             if isinstance(result, Rejected):
                 self.summary.rejected += 1
                 self.rejects.write(result)
                 continue
-            batch.append(result)
+            key = _paper_key(result)
+            if key in batch:
+                self.summary.superseded += 1
+                # The dropped one was never written: this one replaces only what it replaced.
+                result.supersedes = batch[key].supersedes
+                del batch[key]  # re-inserted below: the batch keeps file order of last occurrences
+            elif hash(key) in written:
+                self.summary.superseded += 1
+                result.supersedes = True
+            batch[key] = result
             if len(batch) >= self.batch_size:
-                self.summary.add_counts(self.store.write_records(batch))
-                batch = []
+                self._flush(batch, written)
         if batch or job is not None:
-            self.summary.add_counts(self.store.write_records(batch, job))
+            self._flush(batch, written, job)
+
+    def _flush(
+        self, batch: dict[str, PaperRecord], written: set[int], job: tuple[str, dict[str, Any] | None] | None = None
+    ) -> None:
+        self.summary.add_counts(self.store.write_records(list(batch.values()), job))
+        written.update(hash(key) for key in batch)
+        batch.clear()
 
     def ingest_paths(self, paths: Iterable[Path]) -> IngestSummary:
         """Ingest files and folders (folders recursively), each by its detected format."""
@@ -152,6 +181,15 @@ class Ingestor:
         finally:
             bar.close()
         return self.summary
+
+
+def _paper_key(record: PaperRecord) -> str:
+    """What makes two records of one file the same paper: the arXiv id, else the local id, else the title."""
+    if record.arxiv_id:
+        return "a:" + record.arxiv_id
+    if record.local_id:
+        return "l:" + record.local_id
+    return "t:" + " ".join(record.title.lower().split())
 
 
 def _track(results: Iterable[ParseResult], bar: tqdm) -> Iterator[ParseResult]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,12 @@ def iso_day(text: str) -> str:
         date.fromisoformat(day)
     except ValueError:
         raise ValueError(f"date {text!r} does not exist") from None
+    if len(text.strip()) > 10:
+        # The time is dropped, but it must be one: "2024-01-01T25:61:00Z" is a broken record.
+        try:
+            datetime.fromisoformat(text.strip())
+        except ValueError:
+            raise ValueError(f"time {text[:40]!r} does not exist (ISO 8601, such as 2024-01-01T08:30:00Z)") from None
     return day
 
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..arxiv_ids import canonical_arxiv_id
+from ..checks import safe_link
 from .models import Change, Paper
 
 _PAPER_SELECT = """
@@ -38,7 +39,8 @@ def row_to_paper(row: Any) -> Paper:
         journal_ref=m["journal_ref"],
         comments=m["comments"],
         license=m["license"],
-        links=orjson.loads(m["links"]),
+        # Only http(s) links leave the store, whatever an older ingest let in (checks.safe_link).
+        links={name: url for name, url in orjson.loads(m["links"]).items() if safe_link(url)},
         meta_source=m["meta_source"],
         created_at=m["created_at"],
         modified_at=m["modified_at"],

@@ -15,7 +15,10 @@ The merge policy, stated once (:func:`_merge`, :func:`_fold_facts` and :func:`_c
 * an upvote count is per source, and the latest record's count replaces the stored one;
 * a daily-list entry is per day: a later record adds a submitter or a newer comment count and
   never erases a submitter already known;
-* a record finds its paper by arXiv id, by local key or alias, else by title (:meth:`_Batch.find`).
+* a record finds its paper by arXiv id, by local key or alias, else by title (:meth:`_Batch.find`);
+* when one file names a paper several times, the last occurrence wins as a whole
+  (``PaperRecord.supersedes``, set by the ingest stage): it replaces every field the earlier
+  occurrence of its source wrote, empty ones included, and that day's list entry.
 """
 
 from __future__ import annotations
@@ -208,7 +211,8 @@ def _fold_facts(state: _State, stored: _StoredFacts, record: PaperRecord) -> boo
         day = record.daily_date
         entry = state.daily.get(day) or stored.daily.get(state.id or -1, {}).get(day)
         account = orjson.dumps(record.submitter).decode() if record.submitter else None
-        merged = _combine(entry, (record.submitted_by, record.num_comments, record.source, account))
+        incoming = (record.submitted_by, record.num_comments, record.source, account)
+        merged = incoming if record.supersedes else _combine(entry, incoming)
         if merged != entry:
             state.daily[day] = merged
             changed = True
@@ -276,16 +280,20 @@ def _merge(row: dict[str, Any], record: PaperRecord, is_new: bool) -> None:
     # Strictly greater, not equal: two equally trusted sources describing the same version
     # (the same OAI record harvested twice with different categories) would otherwise take
     # turns overwriting each other, and re-ingesting would never be a no-op.
-    take_over = is_new or _rank(record.priority, incoming_versions) > _rank(
+    # A later occurrence in the same file replaces what the earlier one of its source wrote.
+    whole = record.supersedes and not is_new and row["meta_source"] == record.source
+    take_over = is_new or whole or _rank(record.priority, incoming_versions) > _rank(
         SOURCE_PRIORITY.get(row["meta_source"], 0), row["versions"]
     )
 
     old_title = row["title"]
     for name in _MERGED_FIELDS:
         value = getattr(record, name)
-        # Empty means "this source does not say", never "erase it".
+        # Empty means "this source does not say", never "erase it" (but for a whole replacement).
         if value and (take_over or not row[name]):
             row[name] = value
+        elif whole and not value:
+            row[name] = [] if isinstance(row[name], list) else "" if name == "abstract" else None
     if record.arxiv_id and not row["arxiv_id"]:
         row["arxiv_id"] = record.arxiv_id
         row["paper_key"] = record.arxiv_id
