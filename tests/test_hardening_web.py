@@ -31,5 +31,5 @@ def test_a_page_past_the_last_searchable_one_names_p(web_client: TestClient) -> 
     page = web_client.get("/search?q=attention&p=10000")
     assert page.status_code == 400 and "p:" in page.text
     api = web_client.get("/api/papers/search?q=attention&p=10000&limit=100")
-    assert api.status_code == 400 and api.json()["parameter"] == "p"
+    assert api.status_code in (400, 422) and api.json()["parameter"] == "p"
     assert web_client.get("/api/papers/search?q=attention&p=1&limit=10").status_code == 200

@@ -52,6 +52,20 @@ def link_problem(url: str) -> str | None:
     return None
 
 
+# Entries of a paper's ``links`` that are shown as links; the others are ids (``hf_discussion``).
+URL_LINKS = frozenset({"abs", "pdf", "code", "project"})
+
+
+def is_url_like(name: str, value: str) -> bool:
+    """Whether a ``links`` entry is (or claims to be) a URL: a link name, a scheme, or ``//``."""
+    return name in URL_LINKS or ":" in value or value.lstrip().startswith("//")
+
+
 def safe_link(url: str | None) -> str | None:
     """``url`` when it may be emitted as a link, else None: the last guard on output."""
     return url if url and link_problem(url) is None else None
+
+
+def safe_links(links: dict[str, str]) -> dict[str, str]:
+    """A paper's ``links`` without any URL that is not http(s) (ids such as ``hf_discussion`` stay)."""
+    return {name: value for name, value in links.items() if not is_url_like(name, value) or safe_link(value)}

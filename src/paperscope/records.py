@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .checks import link_problem, strip_controls
+from .checks import is_url_like, link_problem, strip_controls
 from .dates import DateFormatError, parse_day
 
 # How much we trust a source's metadata (title, abstract, authors...).  arXiv's own
@@ -218,6 +218,10 @@ def _problem(record: PaperRecord) -> str | None:
     if len(record.links) > MAX_LINKS:
         return f"{len(record.links)} links: at most {MAX_LINKS}"
     for name, url in record.links.items():
+        if not is_url_like(name, url):
+            if len(url) > MAX_SHORT_FIELD:
+                return f"link {name[:40]!r} is {len(url):,} characters: at most {MAX_SHORT_FIELD}"
+            continue
         if len(url) > MAX_URL:
             return f"link {name[:40]!r} is {len(url):,} characters: at most {MAX_URL}"
         if problem := link_problem(url):

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..arxiv_ids import canonical_arxiv_id
-from ..checks import safe_link
+from ..checks import safe_links
 from .models import Change, Paper
 
 _PAPER_SELECT = """
@@ -39,8 +39,8 @@ def row_to_paper(row: Any) -> Paper:
         journal_ref=m["journal_ref"],
         comments=m["comments"],
         license=m["license"],
-        # Only http(s) links leave the store, whatever an older ingest let in (checks.safe_link).
-        links={name: url for name, url in orjson.loads(m["links"]).items() if safe_link(url)},
+        # Only http(s) links leave the store, whatever an older ingest let in (checks.safe_links).
+        links=safe_links(orjson.loads(m["links"])),
         meta_source=m["meta_source"],
         created_at=m["created_at"],
         modified_at=m["modified_at"],
