@@ -97,8 +97,9 @@ def test_daily_rss_defaults_to_the_newest_day(client: TestClient, shared_data: P
     items = channel.findall("item")
     assert [i.findtext("title") for i in items][:2] == [p["title"] for p in expected[:2]]
     item = items[0]
-    assert item.findtext("link") == f"http://testserver/papers/{expected[0]['paper_id']}"
-    assert item.findtext("guid") == item.findtext("link")
+    # <link> is the paper on arXiv (what a reader opens); <guid> its page here.
+    assert item.findtext("link") == f"https://arxiv.org/abs/{expected[0]['paper_id']}"
+    assert item.findtext("guid") == f"http://testserver/papers/{expected[0]['paper_id']}"
     assert [c.text for c in item.findall("dc:creator", NS)] == expected[0]["authors"]
     assert parsedate_to_datetime(item.findtext("pubDate")).date().isoformat() <= "2026-02-27"
     encoded = item.findtext("content:encoded", namespaces=NS)
@@ -162,7 +163,9 @@ def test_search_feed(client: TestClient) -> None:
                 "application/rss+xml")
     items = rss.findall("channel/item")
     assert 1 <= len(items) <= 3
-    assert items[0].findtext("link") == "http://testserver/papers/0704.0011"
+    # RSS <link> is the paper on arXiv; the guid is its page here.
+    assert items[0].findtext("link") == "https://arxiv.org/abs/0704.0011"
+    assert items[0].findtext("guid") == "http://testserver/papers/0704.0011"
     assert "search" in rss.findtext("channel/title")
 
 
@@ -178,7 +181,7 @@ def test_feed_dates_are_timezone_aware(client: TestClient) -> None:
     [
         ("/feeds/daily.atom?date=2026-13-01", 400, "date"),
         ("/feeds/daily.rss?date=yesterday", 400, "YYYY-MM-DD"),
-        ("/feeds/daily.json", 404, ".atom or .rss"),
+        ("/feeds/daily.json", 400, "fmt: Input should be"),
         ("/feeds/search.atom", 400, "q"),
         ("/feeds/daily.atom?limit=0", 400, "limit"),
     ],

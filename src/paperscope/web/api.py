@@ -43,9 +43,13 @@ SEARCH_PAGES = 10_000 // SEARCH_LIMIT  # search.api.MAX_OFFSET, not imported: it
 @router.get("/daily_papers", response_model=list[DailyPaper], response_model_exclude_none=True)
 def daily_papers(
     request: Request,
-    date: Annotated[str | None, Query(description="a day, YYYY-MM-DD")] = None,
-    week: Annotated[str | None, Query(description="an ISO week, YYYY-Www")] = None,
-    month: Annotated[str | None, Query(description="a month, YYYY-MM")] = None,
+    # Formats and patterns in the schema, so that clients and schemathesis know the shape; a
+    # value of the right shape that names no day (2026-02-30, week 60) is still a 400 from params.
+    date: Annotated[str | None, Query(description="a day, YYYY-MM-DD", json_schema_extra={"format": "date"})] = None,
+    week: Annotated[
+        str | None, Query(description="an ISO week, YYYY-Www", pattern=r"^\d{4}-?[Ww]\d{1,2}$")
+    ] = None,
+    month: Annotated[str | None, Query(description="a month, YYYY-MM", pattern=r"^\d{4}-\d{2}$")] = None,
     sort: Annotated[
         str, Query(pattern="^(publishedAt|trending)$", description="publishedAt, or trending (most upvoted)")
     ] = "trending",

@@ -1,7 +1,11 @@
-"""RSS 2.0 and Atom feeds of the daily list, trending papers and any search.
+"""RSS 2.0 and Atom feeds of the daily lists, trending papers and any search.
 
-``/feeds/daily.atom`` (or ``.rss``, optional ``?date=YYYY-MM-DD``), ``/feeds/trending.atom``
-(optional ``?category=cs.CL``) and ``/feeds/search.atom?q=...``.  The XML is written by
+``/feeds/daily.atom`` (or ``.rss``, optional ``?date=YYYY-MM-DD``, ``?week=YYYY-Www`` or
+``?month=YYYY-MM``), ``/feeds/trending.atom`` (optional ``?category=cs.CL``) and
+``/feeds/search.atom?q=...``.  On list feeds (a day, week, month, trending) an entry's date is
+the day the paper entered the list; on a search feed it is the paper's own date.  An RSS
+item's ``<link>`` is the paper on arXiv (what feed readers open), its ``<guid>`` the paper's
+page here; an Atom entry links both (``alternate`` here, ``related`` arXiv).  The XML is written by
 feedgen (on lxml), so escaping and the two formats' required elements are its concern, not
 ours.  Each entry links to the paper's page here and to arXiv, and carries the authors, the
 abstract, a date and the upvote count.
@@ -12,16 +16,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from typing import Annotated, Literal, TypedDict
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from ..errors import PaperscopeError
 from ..store import Paper, Store
-from .params import BadParameter, parse_day
+from .params import BadParameter, newest_period, parse_period
 from .state import web_state
 
 router = APIRouter(prefix="/feeds", tags=["feeds"])
@@ -33,6 +38,8 @@ MEDIA_TYPES: dict[str, str] = {
 ATOM_NS = "http://www.w3.org/2005/Atom"
 MAX_ENTRIES = 100
 DEFAULT_ENTRIES = 50
+# The format is the path's extension, an enum in the OpenAPI schema.
+Format = Annotated[Literal["atom", "rss"], Path(description="atom or rss")]
 # XML 1.0 forbids these code points outright; lxml refuses them, so one stray control
 # character in a scraped abstract would otherwise turn the whole feed into a 500.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -87,9 +94,12 @@ def build_feed(
     base_url: str,
     self_url: str,
     page_url: str,
-    day: str | None = None,
+    span: tuple[str, str] | None = None,
+    listed: bool = False,
 ) -> bytes:
-    """Render ``papers`` (in the given order) as an Atom or RSS document."""
+    """Render ``papers`` (in the given order) as an Atom or RSS document.  ``listed``: a list
+    feed, whose entries are dated by the day each paper entered the list (within ``span``, the
+    first and last day of the list's period, when given)."""
     base = base_url.rstrip("/")
     feed = FeedGenerator()
     # RSS <author> must be an email address; dc:creator takes names (Atom has <author><name>).
@@ -112,17 +122,22 @@ def build_feed(
         entry.link(href=paper_url, rel="alternate")
         if paper.abs_url:
             entry.link(href=paper.abs_url, rel="related", title="arXiv")
+            if fmt == "rss":
+                # RSS has one <link> per item, the last "alternate" given: the paper on arXiv.
+                entry.link(href=paper.abs_url, rel="alternate")
         names = [_xml_text(name) for name in paper.authors if name.strip()]
         for name in names:
             entry.author({"name": name})
         if names:
             entry.dc.dc_creator(names)
         # The daily list's day is what a reader of this feed cares about; fall back to arXiv's date.
-        listed = day if day and day in paper.list_dates else next(reversed(paper.list_dates), None)
+        in_span = [d for d in paper.list_dates if span and span[0] <= d <= span[1]]
+        list_day = in_span[0] if in_span else next(reversed(paper.list_dates), None)
         published = _timestamp(paper.published)
-        stamp = _timestamp(listed) or published or _timestamp(paper.created_at) or datetime.now(UTC)
+        stamp = _timestamp(list_day) or published or _timestamp(paper.created_at) or datetime.now(UTC)
         entry.updated(stamp)
-        entry.published(published or stamp)
+        # RSS <pubDate> is the published time: on a list feed, the day the paper was listed.
+        entry.published(stamp if listed else published or stamp)
         entry.summary(_xml_text(paper.abstract) or "(no abstract)")
         entry.content(_entry_html(paper, paper_url), type="html")
         for category in paper.categories:
@@ -148,17 +163,17 @@ def _with_link_relations(atom: bytes) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def _format(fmt: str) -> str:
-    if fmt not in MEDIA_TYPES:
-        raise HTTPException(status_code=404, detail=f"unknown feed format {fmt!r}: use .atom or .rss")
-    return fmt
-
-
 def _respond(body: bytes, fmt: str) -> Response:
     return Response(content=body, media_type=MEDIA_TYPES[fmt])
 
 
-def _urls(request: Request, page_path: str, **page_query: str | None) -> dict[str, str]:
+class _Urls(TypedDict):
+    base_url: str
+    self_url: str
+    page_url: str
+
+
+def _urls(request: Request, page_path: str, **page_query: str | None) -> _Urls:
     """The site's root, this feed's own URL and the URL of the page the feed mirrors."""
     base = str(request.base_url)
     kept = {k: v for k, v in page_query.items() if v}
@@ -170,28 +185,31 @@ def _urls(request: Request, page_path: str, **page_query: str | None) -> dict[st
 @router.get("/daily.{fmt}", name="feed_daily")
 def daily_feed(
     request: Request,
-    fmt: str,
-    day: str | None = Query(None, alias="date", description="List day, YYYY-MM-DD (default: newest)"),
+    fmt: Format,
+    day: str | None = Query(
+        None, alias="date", description="List day, YYYY-MM-DD (default: newest)", json_schema_extra={"format": "date"}
+    ),
+    week: str | None = Query(None, description="an ISO week, YYYY-Www", pattern=r"^\d{4}-?[Ww]\d{1,2}$"),
+    month: str | None = Query(None, description="a month, YYYY-MM", pattern=r"^\d{4}-\d{2}$"),
     limit: int = Query(DEFAULT_ENTRIES, ge=1, le=MAX_ENTRIES),
 ) -> Response:
-    fmt = _format(fmt)
-    if day is not None:
-        try:
-            chosen: str | None = parse_day(day).isoformat()
-        except BadParameter as error:
-            raise HTTPException(status_code=400, detail=str(error)) from error
+    try:
+        period = parse_period(day, week, month) or newest_period(web_state(request).list_days())
+    except BadParameter as error:
+        raise HTTPException(status_code=400, detail=str(error)) from error
+    if period is None:
+        papers, label = [], "no lists yet"
     else:
-        days = web_state(request).list_days()
-        chosen = days[-1] if days else None
-    papers = _store(request).daily_papers(chosen, chosen, sort="upvotes", limit=limit) if chosen else []
-    label = chosen or "no lists yet"
+        start, end = period.start.isoformat(), period.end.isoformat()
+        papers, label = _store(request).daily_papers(start, end, sort="upvotes", limit=limit), period.key
     body = build_feed(
         papers,
         fmt=fmt,
         title=f"paperscope daily papers, {label}",
-        subtitle=f"Papers of the daily list of {label}, most upvoted first",
-        day=chosen,
-        **_urls(request, "/papers", date=day and chosen),
+        subtitle=f"Papers of the daily lists of {label}, most upvoted first",
+        span=(period.start.isoformat(), period.end.isoformat()) if period is not None else None,
+        listed=True,
+        **_urls(request, "/papers", date=day, week=week, month=month),
     )
     return _respond(body, fmt)
 
@@ -199,11 +217,10 @@ def daily_feed(
 @router.get("/trending.{fmt}", name="feed_trending")
 def trending_feed(
     request: Request,
-    fmt: str,
+    fmt: Format,
     category: str | None = Query(None, description="arXiv category such as cs.CL"),
     limit: int = Query(DEFAULT_ENTRIES, ge=1, le=MAX_ENTRIES),
 ) -> Response:
-    fmt = _format(fmt)
     ranked = _store(request).trending(category=category or None, limit=limit)
     where = f" in {category}" if category else ""
     body = build_feed(
@@ -211,6 +228,7 @@ def trending_feed(
         fmt=fmt,
         title=f"paperscope trending papers{where}",
         subtitle=f"Papers trending this week{where}, by upvotes and age",
+        listed=True,
         **_urls(request, "/trending", category=category),
     )
     return _respond(body, fmt)
@@ -227,11 +245,10 @@ def _search_papers(request: Request, query: str, limit: int) -> list[Paper]:
 @router.get("/search.{fmt}", name="feed_search")
 def search_feed(
     request: Request,
-    fmt: str,
+    fmt: Format,
     q: str = Query(..., min_length=1, max_length=1000, description="A search as typed in the search box"),
     limit: int = Query(DEFAULT_ENTRIES, ge=1, le=MAX_ENTRIES),
 ) -> Response:
-    fmt = _format(fmt)
     try:
         papers = _search_papers(request, q, limit)
     except PaperscopeError as error:

@@ -19,6 +19,7 @@ from ..arxiv_ids import parse_arxiv_id
 from ..checks import is_category
 from ..recommend import ForYou, Recommender
 from ..store.accounts import AccountError, User
+from .schemas import ErrorOut
 from .security import check_csrf, current_user, safe_next, user_or_redirect
 from .state import web_state
 from .templating import render
@@ -74,7 +75,12 @@ def for_you_page(request: Request) -> Response:
     )
 
 
-@router.get("/api/for-you", tags=["for you"])
+@router.get(
+    "/api/for-you",
+    tags=["for you"],
+    # Documented so that the OpenAPI schema covers every answer (tests/test_api_schema.py).
+    responses={401: {"model": ErrorOut, "description": "Not signed in and no bearer token."}},
+)
 def for_you_json(request: Request, limit: Annotated[int, Query(ge=1, le=200)] = 20) -> JSONResponse:
     """The signed-in reader's recommendations (session cookie or ``Authorization: Bearer``),
     each with the reasons it is there."""
