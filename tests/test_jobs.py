@@ -122,6 +122,7 @@ def test_three_days_of_incremental_harvests_without_from(shared_data: Path, home
         "2026-12-07T07:00:00Z",  # after Friday's run, the next slot is Monday's
     )
     text = cli(home, env, "jobs").stdout
+    print(f"\n$ paperscope jobs   # after {', '.join(DAYS)}\n{text}")  # shown with pytest -s
     assert "harvest-arxiv" in text and "2026-12-05T13:30:00Z" in text
 
 
