@@ -142,7 +142,7 @@ def test_paper_info(api: HfApi) -> None:
     info = api.paper_info(PAPER)
     assert info.id == PAPER and info.title and info.summary
     assert info.submitted_by is not None and info.submitted_by.username == "ClownRat"
-    assert info.submitted_by.avatar_url == "/avatars/1b09e2742aecce1bbdc57f0c4504cf38.svg"
+    assert info.submitted_by.avatar_url == "https://huggingface.co/avatars/1b09e2742aecce1bbdc57f0c4504cf38.svg"
     assert info.published_at == datetime(2024, 10, 22, 17, 59, 30, tzinfo=UTC)
     assert info.discussion_id == "671b005126d87414f5a615f4"
     assert [a.name for a in info.authors or []][:2] == ["Zesen Cheng", "Hang Zhang"]

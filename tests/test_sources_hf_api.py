@@ -40,7 +40,7 @@ def test_daily_list(shared_data: Path) -> None:
     assert first.links == {"hf_discussion": "671b005126d87414f5a615f4"}  # discussionId, for the API
     assert first.submitter == {
         "user": "ClownRat", "name": "ClownRat", "fullname": "Zesen Cheng",
-        "avatarUrl": "/avatars/1b09e2742aecce1bbdc57f0c4504cf38.svg", "type": "user",
+        "avatarUrl": "https://huggingface.co/avatars/1b09e2742aecce1bbdc57f0c4504cf38.svg", "type": "user",
     }
     assert {p.daily_date for p in papers} == {"2024-10-25"}
     assert [p.upvotes for p in papers][:5] == [64, 41, 37, 35, 28]

@@ -66,6 +66,9 @@ def _account(value: Any) -> dict[str, Any] | None:
     if not handle:
         return None
     kept["user"] = kept["name"] = handle
+    if kept.get("avatarUrl", "").startswith("/"):
+        # Hugging Face answers its own avatars relative to huggingface.co; elsewhere they need the host.
+        kept["avatarUrl"] = "https://huggingface.co" + kept["avatarUrl"]
     return kept
 
 
