@@ -313,3 +313,44 @@ def test_two_workers_on_postgresql_run_a_job_once(
     assert all(w.returncode == 0 for w in workers), [log.read_text() for log in logs]
     with Store.open(str(tmp_path / "host1"), pg_url) as store:
         assert stored_ids(store) == sorted(PAGE_IDS[2])
+
+
+@pytest.mark.slow
+def test_serve_runs_the_jobs_and_serves_when_the_sources_are_unreachable(home: Path) -> None:
+    """What ``./run`` does on a machine with no network: the jobs fail, are recorded, and the site serves."""
+    import httpx
+
+    from mail_fixtures import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    env = {
+        **child_env(home),
+        "PAPERSCOPE_OAI_URL": f"{dead}/oai",
+        "PAPERSCOPE_HF_URL": dead,
+        "PAPERSCOPE_ARXIV_API_URL": dead,
+        "PAPERSCOPE_HTTP_RETRIES": "0",
+    }
+    port = free_port()
+    log = home / "serve.log"
+    with open(log, "wb") as handle:
+        command = [EXE, "--home", str(home), "serve", "--port", str(port), "--index-refresh", "0", "--jobs"]
+        proc = subprocess.Popen(command, env=env, stdout=handle, stderr=handle)
+    try:
+        deadline = time.monotonic() + 60
+        failed: set[str] = set()
+        while time.monotonic() < deadline and failed != {"harvest-arxiv", "harvest-hf"}:
+            assert proc.poll() is None, log.read_text()
+            time.sleep(0.3)
+            try:
+                with Store.open(str(home), env.get("PAPERSCOPE_DATABASE_URL"), upgrade=False) as store:
+                    failed = {r.name for r in store.job_runs() if r.last_status == "failed"}
+            except sa.exc.DBAPIError:
+                continue  # serve is still creating the schema
+        assert failed == {"harvest-arxiv", "harvest-hf"}, log.read_text()
+        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).status_code == 200
+        text = log.read_text()
+        assert "ERROR paperscope.jobs.scheduler: job harvest-hf: failed: could not fetch" in text
+        assert "Traceback" not in text  # an expected failure is one line, not a stack
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
