@@ -51,6 +51,8 @@ def short_abstract(text: str, limit: int = ABSTRACT_CHARS) -> str:
 
 
 def author_line(authors: list[str], limit: int = 6) -> str:
+    if not authors:
+        return "Authors unknown"
     if len(authors) <= limit:
         return ", ".join(authors)
     return ", ".join(authors[:limit]) + f" and {len(authors) - limit} more"
@@ -61,6 +63,7 @@ def paper_view(paper: Paper, base_url: str) -> dict[str, Any]:
         "title": paper.title,
         "authors": paper.authors,
         "abstract": paper.abstract,
+        "tldr": paper.ai_summary or "",
         "upvotes": paper.upvotes,
         "url": f"{base_url}/papers/{quote(paper.key, safe='')}",
         "abs_url": paper.abs_url,

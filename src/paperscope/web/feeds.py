@@ -67,6 +67,15 @@ def _timestamp(day: str | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _summary(paper: Paper) -> str:
+    """The abstract; else Hugging Face's AI summary, labelled as such; else that it is not known yet."""
+    if paper.abstract:
+        return _xml_text(paper.abstract)
+    if paper.ai_summary:
+        return "TLDR (AI summary): " + _xml_text(paper.ai_summary)
+    return "(abstract not known yet)"
+
+
 def _entry_html(paper: Paper, page_url: str) -> str:
     from html import escape
 
@@ -77,10 +86,11 @@ def _entry_html(paper: Paper, page_url: str) -> str:
         links.append(f'<a href="{escape(paper.pdf_url)}">PDF</a>')
     if paper.code_url:
         links.append(f'<a href="{escape(paper.code_url)}">code</a>')
+    tldr = f"<p><b>TLDR (AI summary):</b> {escape(_xml_text(paper.ai_summary))}</p>" if paper.ai_summary else ""
     return (
-        f"<p>{escape(_xml_text(', '.join(paper.authors)))}</p>"
+        f"<p>{escape(_xml_text(', '.join(paper.authors))) or '<i>Authors unknown</i>'}</p>"
         f"<p>{paper.upvotes} upvote{'s' if paper.upvotes != 1 else ''}</p>"
-        f"<p>{escape(_xml_text(paper.abstract))}</p>"
+        f"{tldr}<p>{escape(_xml_text(paper.abstract)) or '<i>Abstract not known yet.</i>'}</p>"
         f"<p>{' · '.join(links)}</p>"
     )
 
@@ -138,7 +148,7 @@ def build_feed(
         entry.updated(stamp)
         # RSS <pubDate> is the published time: on a list feed, the day the paper was listed.
         entry.published(stamp if listed else published or stamp)
-        entry.summary(_xml_text(paper.abstract) or "(no abstract)")
+        entry.summary(_summary(paper))
         entry.content(_entry_html(paper, paper_url), type="html")
         for category in paper.categories:
             entry.category(term=category)

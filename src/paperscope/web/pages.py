@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
@@ -69,6 +69,32 @@ def daily_list(
     return DailyList(period, papers, total, prev, nxt, key)
 
 
+def last_working_day(today: date) -> date:
+    """The weekday before ``today`` (Daily Papers lists come out on weekdays)."""
+    day = today - timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day
+
+
+@dataclass(frozen=True, slots=True)
+class Staleness:
+    """The newest list is older than the last working day: say so, and since when nothing was read."""
+
+    newest: str
+    harvested: str | None
+
+
+def staleness(state: WebState, today: date | None = None) -> Staleness | None:
+    days = state.list_days()
+    if not days:
+        return None
+    newest = days[-1]
+    if date.fromisoformat(newest) >= last_working_day(today or datetime.now(UTC).date()):
+        return None
+    return Staleness(newest, state.cached(("last-harvest",), state.store.last_harvest))
+
+
 def _voted(request: Request, papers: list[Paper]) -> set[int]:
     user = current_user(request)
     if user is None or not papers:
@@ -119,6 +145,8 @@ def daily_page(
             "pages": max(1, -(-listing.total // size)),
             "empty_store": listing.period is None,
             "digest_category": category or "",
+            # Only where the page stands for "the latest": a list asked for by date is as old as asked.
+            "stale": staleness(state) if not (date or week or month) else None,
         },
     )
 
