@@ -227,6 +227,20 @@ def test_hf_list_upvotes_daily_list_and_submitter_survive(
     assert again is not None and again.authors == ["Someone Else"] and again.meta_source == "arxiv-api"
 
 
+def test_an_answer_out_of_bounds_is_a_failure_and_changes_nothing(store: Store, shared_data: Path,
+                                                                   replay: ReplayServer) -> None:
+    store.write_records([PaperRecord(source="json-list", origin="t", title="Short Title", arxiv_id="2602.99997",
+                                     upvotes=4, daily_date="2026-02-27")])
+    bad = entry_for("2602.99997", "Long " * 400, ["A. Author"], "", "2026-02-27", snapshot_records(shared_data)[0])
+    replay.route("/api/query", {"id_list": "2602.99997"}, Reply(200, feed([bad]), ATOM))
+    report = run_enrich(store, api_url=replay.url, pacing=FAST, now=NOW)
+    assert (report.enriched, report.not_found, report.failed) == (0, 0, 1)
+    paper = store.get_paper("2602.99997")
+    assert paper is not None and paper.title == "Short Title" and paper.meta_source == "json-list"
+    status = store.enrichment_status(paper.id)
+    assert status is not None and status["status"] == "failed" and "at most 1,000" in status["reason"]
+
+
 def test_unreachable_arxiv_counts_failed_and_loses_nothing(month_store: Store) -> None:
     report = run_enrich(month_store, api_url="http://127.0.0.1:9", pacing=FAST, now=NOW, limit=150)
     assert (report.enriched, report.not_found, report.failed, report.remaining) == (0, 0, 150, 783)

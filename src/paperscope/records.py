@@ -140,8 +140,9 @@ MAX_URL = 2000
 MAX_VERSIONS = 1000
 MAX_COUNT = 100_000_000  # upvotes and comment counts
 _TEXT_FIELDS = ("title", "arxiv_id", "local_id", "abstract", "primary_category", "published", "updated", "doi",
-                "journal_ref", "comments", "license", "daily_date", "submitted_by")
-_LIMITS = {"title": MAX_TITLE, "abstract": MAX_ABSTRACT, "primary_category": MAX_CATEGORY}
+                "journal_ref", "comments", "license", "daily_date", "submitted_by", "published_at", "ai_summary")
+_LIMITS = {"title": MAX_TITLE, "abstract": MAX_ABSTRACT, "primary_category": MAX_CATEGORY, "ai_summary": MAX_ABSTRACT}
+MAX_KEYWORDS = 100
 
 
 def _time_problem(name: str, value: str) -> str | None:
@@ -165,6 +166,7 @@ def vet(record: PaperRecord) -> ParseResult:
             setattr(record, name, strip_controls(value))
     record.authors = [strip_controls(a) for a in record.authors]
     record.categories = [strip_controls(c) for c in record.categories]
+    record.ai_keywords = [strip_controls(k) for k in record.ai_keywords]
     record.links = {strip_controls(k): strip_controls(v) for k, v in record.links.items() if v}
     record.origin = strip_controls(record.origin)
     if record.submitter:
@@ -208,7 +210,9 @@ def _problem(record: PaperRecord) -> str | None:
         count = getattr(record, name)
         if count is not None and not 0 <= count <= MAX_COUNT:
             return f"{name} {count} is out of range: 0 to {MAX_COUNT:,}"
-    for name in ("published", "updated", "daily_date"):
+    if len(record.ai_keywords) > MAX_KEYWORDS or any(len(k) > MAX_SHORT_FIELD for k in record.ai_keywords):
+        return f"ai_keywords: at most {MAX_KEYWORDS}, each at most {MAX_SHORT_FIELD} characters"
+    for name in ("published", "updated", "daily_date", "published_at"):
         value = getattr(record, name)
         if value and (problem := _time_problem(name, value)):
             return problem

@@ -29,7 +29,7 @@ from typing import Any
 from tqdm import tqdm
 
 from ..errors import NetworkError
-from ..records import PaperRecord, normalize_title
+from ..records import PaperRecord, normalize_title, vet
 from ..store import Candidate, Miss, Store
 from .arxiv_api import HINT, WantedId, arxiv_api_url, fetch_id_batch
 from .client import HttpClient, Pacing, full_url
@@ -102,6 +102,19 @@ def run_enrich(
     pacing = pacing or Pacing.from_settings(store.settings)
 
     def save(records: list[PaperRecord], completed: list[int], misses: list[Miss], batch: list[Candidate]) -> None:
+        # arXiv's answers get the same vetting as every ingested record; one out of bounds is a failure.
+        by_id = {c.arxiv_id: c.id for c in batch if c.arxiv_id}
+        kept: list[PaperRecord] = []
+        for record in records:
+            checked = vet(record)
+            if isinstance(checked, PaperRecord):
+                kept.append(checked)
+                continue
+            paper_id = by_id.get(record.arxiv_id or "", batch[0].id)  # a title lookup's batch is its paper
+            if paper_id in completed:
+                completed = [i for i in completed if i != paper_id]
+                misses = [*misses, Miss(paper_id, "failed", checked.reason)]
+        records = kept
         store.write_enrichment(
             records,
             completed,
