@@ -137,3 +137,18 @@ def test_every_format_passes_the_same_vetting() -> None:
     assert isinstance(many, Rejected) and "5,001 authors" in many.reason
     clean = vet(PaperRecord(source="hf-page", origin="x", title="T\x00", submitted_by="eve\x1b"))
     assert isinstance(clean, PaperRecord) and (clean.title, clean.submitted_by) == ("T", "eve")
+
+
+# -- 9. a UTF-8 byte order mark at the start of a JSON file is accepted ---------------------------
+def test_a_json_file_with_a_bom_is_read(store: Store, tmp_path: Path, shared_data: Path) -> None:
+    lines = tmp_path / "bom.jsonl"
+    lines.write_bytes(b"\xef\xbb\xbf" + orjson.dumps(_line("2602.00071")) + b"\n" + orjson.dumps(_line("2602.00072")))
+    document = tmp_path / "bom.json"
+    document.write_bytes(b"\xef\xbb\xbf" + (shared_data / "hf-daily" / "daily_papers_2024-10-25.json").read_bytes())
+    recorded = tmp_path / "bom-recorded.json"
+    body = (shared_data / "arxiv" / "atom").glob("*.json")
+    recorded.write_bytes(b"\xef\xbb\xbf" + next(iter(sorted(body))).read_bytes())
+    with Ingestor(store, report_rejects=False) as ingestor:
+        summary = ingestor.ingest_paths([lines, document, recorded])
+    assert summary.errors == [] and summary.added >= 2 + 29, summary
+    assert store.get_paper("2602.00071") is not None

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from web_support import csrf_of, sign_up
+from web_support import XSS_ID, csrf_of, sign_up
 
 
 # -- 3. every parameter range-checked at the edge, with a 4xx that names it -----------------------
@@ -33,3 +36,37 @@ def test_a_page_past_the_last_searchable_one_names_p(web_client: TestClient) -> 
     api = web_client.get("/api/papers/search?q=attention&p=10000&limit=100")
     assert api.status_code in (400, 422) and api.json()["parameter"] == "p"
     assert web_client.get("/api/papers/search?q=attention&p=1&limit=10").status_code == 200
+
+
+def _api_routes(routes: list[Any]) -> list[APIRoute]:
+    """Every APIRoute, inside included routers too (FastAPI keeps those as one entry each)."""
+    found: list[APIRoute] = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found.append(route)
+        elif hasattr(route, "original_router"):
+            found += _api_routes(route.original_router.routes)
+        elif hasattr(route, "routes") and not hasattr(route, "app"):
+            found += _api_routes(route.routes)
+    return found
+
+
+# -- 9. HEAD on every GET route ---------------------------------------------------------------------
+def test_head_answers_like_get_on_every_get_route(web_client: TestClient) -> None:
+    samples = {"key": XSS_ID, "fmt": "atom", "collection_id": "1", "token": "x", "name": "cs.CL"}
+    checked = 0
+    for route in _api_routes(web_client.app.routes):  # type: ignore[attr-defined]
+        if "GET" not in route.methods:
+            continue
+        path = route.path_format
+        for name, value in samples.items():
+            path = path.replace("{" + name + "}", value)
+        if "{" in path:
+            continue
+        get, head = web_client.get(path, follow_redirects=False), web_client.head(path, follow_redirects=False)
+        assert head.status_code == get.status_code, (path, get.status_code, head.status_code)
+        assert head.content == b"", path
+        if get.status_code == 200:
+            assert head.headers.get("content-type") == get.headers.get("content-type"), path
+        checked += 1
+    assert checked >= 15

@@ -32,6 +32,14 @@ class UnknownFormat(SourceError):
     """A file whose content matches none of the formats we import."""
 
 
+BOM = b"\xef\xbb\xbf"
+
+
+def strip_bom(data: bytes) -> bytes:
+    """``data`` without the UTF-8 byte order mark some Windows tools put first (orjson refuses it)."""
+    return data[3:] if data.startswith(BOM) else data
+
+
 def excerpt(data: bytes | str) -> str:
     if isinstance(data, bytes):
         data = data[: EXCERPT * 4].decode("utf-8", "replace")
@@ -205,6 +213,8 @@ def json_lines(
     try:
         for number, line in enumerate(handle, 1):
             counter.add(len(line))
+            if number == 1:
+                line = strip_bom(line)
             if line.isspace():
                 continue
             try:

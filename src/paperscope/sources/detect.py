@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from .common import UnknownFormat, read_error
+from .common import UnknownFormat, read_error, strip_bom
 from .hf_api import is_hf_item
 from .hf_page import AUTHOR_COUNT
 from .json_list import LOOKED_FOR, find_list, looks_like_records
@@ -91,6 +91,7 @@ def classify_document(obj: Any) -> str:
 
 def json_shape(path: Path, head: bytes) -> tuple[str, Any]:
     """("lines", first object) for JSON lines, ("document", decoded document) otherwise."""
+    head = strip_bom(head)
     newline = head.find(b"\n")
     first = head if newline < 0 else head[:newline]
     try:
@@ -106,7 +107,7 @@ def json_shape(path: Path, head: bytes) -> tuple[str, Any]:
         size = path.stat().st_size
         if size > MAX_DOCUMENT:
             raise NotRecognised(f"it is a {size >> 20} MiB JSON document; write it as JSON lines instead")
-        return "document", orjson.loads(path.read_bytes())
+        return "document", orjson.loads(strip_bom(path.read_bytes()))
     except OSError as error:
         raise read_error(path, error) from error
     except orjson.JSONDecodeError as error:

@@ -13,7 +13,7 @@ from ..errors import SourceError
 from ..records import ParseResult, Rejected
 from .atom import parse_atom
 from .beir import beir_record, parse_beir
-from .common import BrokenLine, json_lines, read_error, reject
+from .common import BrokenLine, json_lines, read_error, reject, strip_bom
 from .detect import NotRecognised, classify_document, detect_format, json_shape, sniff_bytes
 from .hf_api import hf_item, parse_hf_api
 from .hf_page import parse_hf_page
@@ -68,6 +68,7 @@ def _json_lines_of(
 
 def parse_body(body: bytes, origin: str) -> list[ParseResult]:
     """A response body (Atom, OAI-PMH or JSON), by its own detected content."""
+    body = strip_bom(body)
     try:
         kind = sniff_bytes(body)
         if kind is None:
@@ -87,7 +88,7 @@ def parse_body(body: bytes, origin: str) -> list[ParseResult]:
 
 
 def _recorded(path: Path) -> Iterator[ParseResult]:
-    data = _read(path)
+    data = strip_bom(_read(path))
     origin = str(path)
     try:
         response = orjson.loads(data)

@@ -70,7 +70,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..config import SERVE_SETTINGS_ENV, load_from_parent, load_settings
 from ..store import Store
 from . import api, auth, cite, pages, saved
-from .middleware import SecurityHeadersMiddleware
+from .middleware import HeadMiddleware, SecurityHeadersMiddleware
 from .params import BadParameter
 from .state import RateLimited, WebSettings, WebState
 from .templating import STATIC_DIR, render
@@ -129,6 +129,7 @@ def create_app(
     # A plain ASGI middleware, not ``@app.middleware("http")``: that one wraps every response in a
     # streaming body behind an extra task and queue, which cost ~10% of a daily page's CPU.
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(HeadMiddleware)  # outermost: the app below sees a GET
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> FileResponse:

@@ -57,3 +57,29 @@ def _csrf_cookie(scope: Scope) -> list[tuple[bytes, bytes]]:
     scratch = Response()
     set_csrf_cookie_if_new(Request(scope), scratch)
     return [(name, value) for name, value in scratch.raw_headers if name == b"set-cookie"]
+
+
+class HeadMiddleware:
+    """``HEAD`` on every ``GET`` route: answered as the GET would be, headers only.
+
+    FastAPI registers a ``@router.get`` for GET alone (HEAD gets 405), and monitors, link
+    checkers and feed readers ask with HEAD.  The request runs as a GET and the body is dropped
+    on the way out; Content-Length stays that of the GET, as RFC 9110 allows.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
