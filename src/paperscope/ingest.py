@@ -184,12 +184,15 @@ class Ingestor:
 
 
 def _paper_key(record: PaperRecord) -> str:
-    """What makes two records of one file the same paper: the arXiv id, else the local id, else the title."""
+    """What makes two records of one file the same record: the paper (arXiv id, else local id,
+    else title) and the daily-list day, since one list file names a paper again on each day it
+    was listed, and those are distinct facts, not duplicates."""
+    day = record.daily_date or ""
     if record.arxiv_id:
-        return "a:" + record.arxiv_id
+        return f"a:{record.arxiv_id}|{day}"
     if record.local_id:
-        return "l:" + record.local_id
-    return "t:" + " ".join(record.title.lower().split())
+        return f"l:{record.local_id}|{day}"
+    return "t:" + " ".join(record.title.lower().split()) + "|" + day
 
 
 def _track(results: Iterable[ParseResult], bar: tqdm) -> Iterator[ParseResult]:
