@@ -9,7 +9,7 @@ import click
 
 from .. import __version__
 from ..errors import PaperscopeError
-from . import admin, digest, harvest, ingest, jobs, related, search, web
+from . import admin, digest, harvest, ingest, jobs, library, related, search, web
 from .common import AppContext
 
 
@@ -56,5 +56,5 @@ def main(ctx: click.Context, home: str | None, database: str | None, quiet: bool
     app.configure_logging()
 
 
-for module in (ingest, harvest, search, related, web, digest, admin, jobs):
+for module in (ingest, harvest, search, related, web, digest, admin, jobs, library):
     module.register(main)

@@ -193,6 +193,14 @@ class Store:
         with self.connect() as conn:
             return _papers.resolve_key(conn, key)
 
+    def find_paper(self, *, doi: str | None = None, title: str | None = None) -> int | None:
+        """A stored paper by DOI, else by exact title (folded as records are merged), else None."""
+        with self.connect() as conn:
+            found = _papers.find_by_doi(conn, doi) if doi else None
+            if found is None and title:
+                found = _papers.find_by_title(conn, title)
+            return found
+
     def iter_papers(self, batch_size: int = 2000, after_id: int = 0) -> Iterator[list[Paper]]:
         with self.connect() as conn:
             yield from _papers.iter_papers(conn, batch_size, after_id)

@@ -11,7 +11,9 @@ from sqlalchemy.engine import Connection
 
 from ..arxiv_ids import canonical_arxiv_id
 from ..checks import safe_links
+from ..records import normalize_title
 from .models import Change, Paper
+from .upsert import title_key
 
 _PAPER_SELECT = """
 SELECT p.*,
@@ -101,6 +103,27 @@ def resolve_key(conn: Connection, key: str) -> int | None:
         if found is not None:
             return int(found)
     return None
+
+
+def find_by_doi(conn: Connection, doi: str) -> int | None:
+    """The paper with this DOI (DOIs are case-insensitive), if one is stored."""
+    found = conn.execute(
+        sa.text("SELECT id FROM papers WHERE LOWER(doi) = :d ORDER BY id LIMIT 1"), {"d": doi.strip().lower()}
+    ).scalar()
+    return int(found) if found is not None else None
+
+
+def find_by_title(conn: Connection, title: str) -> int | None:
+    """The paper whose title is this one once case, accents, TeX and punctuation are folded (the
+    same key the merge of records uses), through the indexed title hash."""
+    norm = normalize_title(title)
+    if not norm:
+        return None
+    found = conn.execute(
+        sa.text("SELECT id FROM papers WHERE title_key = :k AND title_norm = :n ORDER BY id LIMIT 1"),
+        {"k": title_key(norm), "n": norm},
+    ).scalar()
+    return int(found) if found is not None else None
 
 
 def get_papers(conn: Connection, ids: Sequence[int]) -> list[Paper]:

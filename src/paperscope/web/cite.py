@@ -1,18 +1,24 @@
 """A paper or a collection in the formats other tools read: ``/papers/{id}.md`` (what
 ``huggingface_hub``'s ``read_paper`` and ``hf papers read`` fetch), ``.bib`` and ``.ris``;
 ``/collections/{id}.bib`` / ``.ris`` for everything saved in one collection (a public one, or
-the visitor's own)."""
+the visitor's own); and the other way, ``POST /collections/{id}/import``: a BibTeX, RIS or
+id-list file uploaded into one's own collection (papers this site has; no arXiv fetch inside a
+request: the ones it lacks are listed, for ``paperscope import-library`` or Submit)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import PlainTextResponse, Response
 
 from ..citations import to_bibtex, to_markdown, to_ris
+from ..store.accounts import User
 from ..store.models import Paper
 from .saved import CollectionId
-from .security import current_user, user_or_redirect
+from .security import check_csrf, current_user, user_or_redirect
 from .state import web_state
+from .templating import render
 
 router = APIRouter(include_in_schema=False)
 
@@ -80,3 +86,39 @@ def collection_ris(request: Request, collection_id: CollectionId) -> Response:
     if isinstance(found, Response):
         return found
     return _file(to_ris(found[1]), "ris", f"collection-{collection_id}")
+
+
+# An upload is read whole in the request: bounded (citation exports of thousands of entries are far smaller).
+MAX_UPLOAD = 2 * 1024 * 1024
+
+
+@router.post("/collections/{collection_id}/import")
+def import_into_collection(
+    request: Request,
+    collection_id: CollectionId,
+    library: Annotated[UploadFile, File(description="BibTeX, RIS, or arXiv ids / URLs / DOIs one a line")],
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    from ..library import import_library
+
+    check_csrf(request, csrf_token)
+    user = user_or_redirect(request, f"/collections/{collection_id}")
+    if not isinstance(user, User):
+        return user
+    store = web_state(request).store
+    collection = store.accounts.get_collection(user.id, collection_id)
+    if collection is None:  # only the owner imports; someone else's is answered like a missing one
+        raise HTTPException(404, "No such collection.")
+    raw = library.file.read(MAX_UPLOAD + 1)
+    if len(raw) > MAX_UPLOAD:
+        raise HTTPException(413, f"The file is larger than {MAX_UPLOAD // 2**20} MiB.")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise HTTPException(400, f"The file is not UTF-8 text ({error}).") from error
+    report = import_library(
+        store, text, user_id=user.id, collection_id=collection.id, collection_name=collection.name, fetch=None
+    )
+    web_state(request).changed()
+    context = {"collection": collection, "report": report, "filename": library.filename or "upload"}
+    return render(request, "library_import.html", context)
