@@ -76,14 +76,17 @@ def test_signals_change_the_list_and_say_why(lib: tuple[Store, list[dict]]) -> N
     agent_ids = ids_matching(store, papers, r"\bagent")
     video_ids = ids_matching(store, papers, r"\bvideo")
     assert len(agent_ids) >= 4 and len(video_ids) >= 4
+    # One positive each: the centroid (that paper); a second makes a linear model.
     store.accounts.set_vote(agents.id, agent_ids[0], True)
-    store.signals.set_feedback(agents.id, agent_ids[1], 1)
-    store.accounts.set_vote(video.id, video_ids[0], True)
     store.signals.set_feedback(video.id, video_ids[1], 1)
-
     a = recommender.recommend(agents.id, 10)
     v = recommender.recommend(video.id, 10)
     assert a.mode == v.mode == "centroid"
+    store.signals.set_feedback(agents.id, agent_ids[1], 1)
+    store.accounts.set_vote(video.id, video_ids[0], True)
+    a = recommender.recommend(agents.id, 10)
+    v = recommender.recommend(video.id, 10)
+    assert a.mode == v.mode == "linear"
     a_ids, v_ids = [r.paper.id for r in a.items], [r.paper.id for r in v.items]
     assert a_ids != v_ids
     # Each reader's list holds more of their own topic than the other reader's does.
@@ -96,13 +99,16 @@ def test_signals_change_the_list_and_say_why(lib: tuple[Store, list[dict]]) -> N
     assert re.match(r"like “.+”, which you (upvoted|asked more of)$", first.text)
 
 
-def test_less_like_this_removes_the_paper_and_lowers_its_neighbours(lib: tuple[Store, list[dict]]) -> None:
+@pytest.mark.parametrize("seeds", [1, 4], ids=["centroid", "linear"])
+def test_less_like_this_removes_the_paper_and_lowers_its_neighbours(lib: tuple[Store, list[dict]], seeds: int) -> None:
     store, papers = lib
     recommender = Recommender(store)
     user = reader(store)
-    for pid in ids_matching(store, papers, r"\bagent")[:2]:
+    for pid in ids_matching(store, papers, r"\bagent")[:seeds]:
         store.accounts.set_vote(user.id, pid, True)
-    before = {r.paper.id: r.score for r in recommender.recommend(user.id, 100).items}
+    first = recommender.recommend(user.id, 100)
+    assert first.mode == ("centroid" if seeds == 1 else "linear")
+    before = {r.paper.id: r.score for r in first.items}
     disliked = max(before, key=lambda pid: before[pid])
     from paperscope.index.vectors import SemanticIndex
 
@@ -121,8 +127,8 @@ def test_less_like_this_removes_the_paper_and_lowers_its_neighbours(lib: tuple[S
 def test_linear_model_from_enough_signals(lib: tuple[Store, list[dict]]) -> None:
     store, papers = lib
     user = reader(store)
-    positives = ids_matching(store, papers, r"\b(agent|agentic)")[:MIN_LINEAR]
-    assert len(positives) == MIN_LINEAR
+    positives = ids_matching(store, papers, r"\b(agent|agentic)")[: MIN_LINEAR + 3]
+    assert len(positives) == MIN_LINEAR + 3
     for pid in positives:
         store.accounts.set_vote(user.id, pid, True)
     store.signals.set_feedback(user.id, ids_matching(store, papers, r"\bdiffusion")[0], -1)
