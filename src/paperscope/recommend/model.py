@@ -15,8 +15,9 @@ deviations of the library's scores, :data:`NEGATIVE_PENALTY`), so a thumbs-down 
 neighbours as well as removing itself, even where one negative among thousands of background
 papers hardly moves the classifier.
 
-Both are linear in the paper vector (``w . x + b``, before the negative penalty), so the best papers of a whole library are found by a maximum-inner-product search
-of ``w`` in the semantic index (HNSW above 100,000 papers) rather than by scoring every row.
+Both are linear in the paper vector (``w . x + b``, before the negative penalty), so the best
+papers of a whole library are found by a maximum-inner-product search of ``w`` in the semantic
+index (HNSW above 100,000 papers) rather than by scoring every row.
 """
 
 from __future__ import annotations
