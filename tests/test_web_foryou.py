@@ -121,6 +121,8 @@ def test_collections_private_by_default_public_when_shared(web_client: TestClien
     public = other.get(where)
     assert public.status_code == 200 and "a collection by ada" in public.text
     assert "Remove from collection" not in public.text and "Delete this collection" not in public.text
+    assert f'href="{where}.bib"' in public.text
+    assert TestClient(web_client.app).get(where + ".bib").status_code == 200, "a public collection's BibTeX"
     feed = TestClient(web_client.app).get(where + "/feed.atom")
     assert feed.status_code == 200 and "Scaling" in feed.text
     _post(web_client, where + "/share", {"public": "no"}, page=where)
