@@ -121,19 +121,23 @@ def test_paper_page_before_and_after_enrichment(store: Store, shared_data: Path,
 
 def test_home_page_says_when_its_newest_list_is_old(store: Store, shared_data: Path) -> None:
     _month(store, shared_data)
+    added = store.last_paper_added()
+    assert added is not None and store.last_harvest() is None
     with make_client(store) as client:
         home = _text(client.get("/").text)
-        created = store.last_harvest()
-        assert created is not None
-        since = date.fromisoformat(created[:10]).strftime("%b %-d, %Y")
-        assert f"Latest list: Feb 27, 2026 — the sources have not been harvested since {since}" in home
+        day = date.fromisoformat(added[:10]).strftime("%b %-d, %Y")
+        assert ("Latest list: Feb 27, 2026 — the sources have not been harvested on this site "
+                f"(papers were last added on {day}).") in home
         # A list asked for by its date is as old as asked: no notice.
         assert "Latest list" not in _text(client.get("/papers?date=2026-02-27").text)
-    # The scheduler's last successful harvest is what the notice names.
+    # The scheduler's last successful harvest is what the notice names; a failed one is not.
     store.jobs.finished("harvest-hf", at="2026-12-03T06:00:00Z", status="ok", counts={}, error=None, next_run=None)
     store.jobs.finished("harvest-arxiv", at="2026-12-04T06:00:00Z", status="failed", counts={}, error="x",
                         next_run=None)
-    assert store.last_harvest() == max("2026-12-03T06:00:00Z", created)
+    assert store.last_harvest() == "2026-12-03T06:00:00Z"
+    with make_client(store) as client:
+        home = _text(client.get("/").text)
+    assert "Latest list: Feb 27, 2026 — the sources have not been harvested since Dec 3, 2026 (06:00 UTC)." in home
     # A list of the last working day is current: no notice.
     today = datetime.now(UTC).date()
     store.write_records([PaperRecord(source="json-list", origin="t", title="Fresh Paper", arxiv_id="2612.00001",

@@ -157,20 +157,21 @@ class Store:
             return _enrichment.write(conn, records, completed, misses, attempts, now, backoff, max_backoff)
 
     def last_harvest(self) -> str | None:
-        """When the sources were last read (UTC ISO 8601): the newest successful finish of a
-        ``harvest-*`` job, or the arrival of the newest paper (an ingest or a harvest run by hand),
-        whichever is later; None for an empty store."""
+        """When the sources were last harvested (UTC ISO 8601): the newest successful finish of a
+        ``harvest-*`` job; None when no harvest job ever succeeded."""
         times = [
             run.last_finished
             for run in self.job_runs()
             if run.name.startswith("harvest") and run.last_status == "ok" and run.last_finished
         ]
+        return max(times) if times else None
+
+    def last_paper_added(self) -> str | None:
+        """When the newest paper arrived (an ingest, or a harvest run by hand); None when empty."""
         with self.connect() as conn:
             # The newest paper by primary key: one index step, whatever the store's size.
             newest = conn.execute(sa.text("SELECT created_at FROM papers ORDER BY id DESC LIMIT 1")).scalar()
-        if newest:
-            times.append(str(newest))
-        return max(times) if times else None
+        return str(newest) if newest else None
 
     def enrichment_status(self, paper_id: int) -> dict[str, Any] | None:
         with self.connect() as conn:

@@ -79,10 +79,12 @@ def last_working_day(today: date) -> date:
 
 @dataclass(frozen=True, slots=True)
 class Staleness:
-    """The newest list is older than the last working day: say so, and since when nothing was read."""
+    """The newest list is older than the last working day: say so, and since when nothing was
+    harvested (``harvested``), or, where no harvest job ever ran, when papers last arrived."""
 
     newest: str
     harvested: str | None
+    added: str | None
 
 
 def staleness(state: WebState, today: date | None = None) -> Staleness | None:
@@ -92,7 +94,10 @@ def staleness(state: WebState, today: date | None = None) -> Staleness | None:
     newest = days[-1]
     if date.fromisoformat(newest) >= last_working_day(today or datetime.now(UTC).date()):
         return None
-    return Staleness(newest, state.cached(("last-harvest",), state.store.last_harvest))
+    store = state.store
+    return state.cached(
+        ("staleness", newest), lambda: Staleness(newest, store.last_harvest(), store.last_paper_added())
+    )
 
 
 def _voted(request: Request, papers: list[Paper]) -> set[int]:
