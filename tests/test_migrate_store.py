@@ -53,7 +53,11 @@ def _accounts_and_digests(store: Store) -> None:
                 e=f"{name}@x.org",
                 t=NOW,
             )
-        run("INSERT INTO sessions VALUES ('tok', 1, :t, '2026-03-30T00:00:00Z')", t=NOW)
+        run(
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) "
+            "VALUES ('tok', 1, :t, '2026-03-30T00:00:00Z')",
+            t=NOW,
+        )
         for user, paper in ((1, first.id), (2, first.id), (1, second.id)):
             run("INSERT INTO votes VALUES (:u, :p, :t)", u=user, p=paper, t=NOW)
         run("INSERT INTO collections (user_id, name, created_at) VALUES (1, 'to read', :t)", t=NOW)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import click
 
@@ -117,18 +118,61 @@ def create(app: AppContext, username: str, email: str, password: str, as_json: b
         click.echo(f"created user {made.username} (id {made.id})")
 
 
+def _user_named(app: AppContext, username: str) -> Any:
+    from ..errors import QueryError
+
+    found = app.store.accounts.get_user_by_name(username)
+    if found is None:
+        raise QueryError(f"no user {username!r}: create one with `paperscope user create`")
+    return found
+
+
 @user.command("token")
 @click.argument("username")
 @click.option("--days", default=365, show_default=True, type=click.IntRange(1, 3650), help="Validity.")
 @pass_app
 def token(app: AppContext, username: str, days: int) -> None:
     """Print a new API token for USERNAME (send it as `Authorization: Bearer TOKEN`)."""
+    from ..store.accounts import API
+
+    click.echo(app.store.accounts.create_session(_user_named(app, username).id, days=days, kind=API))
+
+
+@user.command("tokens")
+@click.argument("username")
+@json_option
+@pass_app
+def tokens(app: AppContext, username: str, as_json: bool) -> None:
+    """List USERNAME's live API tokens: id, created, expires (the tokens themselves are never stored)."""
+    found = app.store.accounts.api_tokens(_user_named(app, username).id)
+    if as_json:
+        echo_json([t.as_dict() for t in found])
+        return
+    if not found:
+        click.echo(f"{username} has no API tokens")
+    for item in found:
+        click.echo(f"{item.id}  created {item.created_at}  expires {item.expires_at}")
+
+
+@user.command("revoke")
+@click.argument("username")
+@click.argument("token_id", required=False)
+@click.option("--all", "revoke_all", is_flag=True, help="Revoke every API token of USERNAME.")
+@json_option
+@pass_app
+def revoke(app: AppContext, username: str, token_id: str | None, revoke_all: bool, as_json: bool) -> None:
+    """Revoke USERNAME's API token TOKEN_ID (an id from `paperscope user tokens`), or --all of them."""
     from ..errors import QueryError
 
-    found = app.store.accounts.get_user_by_name(username)
-    if found is None:
-        raise QueryError(f"no user {username!r}: create one with `paperscope user create`")
-    click.echo(app.store.accounts.create_session(found.id, days=days))
+    if (token_id is None) == (not revoke_all):
+        raise QueryError("give a TOKEN_ID (from `paperscope user tokens`) or --all, not both")
+    gone = app.store.accounts.revoke_token(_user_named(app, username).id, None if revoke_all else token_id)
+    if token_id is not None and gone == 0:
+        raise QueryError(f"{username} has no API token {token_id!r}: see `paperscope user tokens {username}`")
+    if as_json:
+        echo_json({"revoked": gone})
+    else:
+        click.echo(f"revoked {gone} token(s)")
 
 
 def register(group: click.Group) -> None:

@@ -66,6 +66,22 @@ class User:
 
 
 @dataclass(frozen=True, slots=True)
+class ApiToken:
+    """An API token as its owner sees it: an id (the start of its hash), never the token itself."""
+
+    id: str
+    created_at: str
+    expires_at: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"id": self.id, "created_at": self.created_at, "expires_at": self.expires_at}
+
+
+TOKEN_ID_CHARS = 12
+BROWSER, API = "browser", "api"
+
+
+@dataclass(frozen=True, slots=True)
 class Collection:
     id: int
     user_id: int
@@ -191,21 +207,50 @@ class Accounts:
         return _user(row)
 
     # -- sessions -------------------------------------------------------------------------
-    def create_session(self, user_id: int, days: int = SESSION_DAYS) -> str:
-        """A new session for ``user_id``; returns the raw token (only its hash is stored)."""
+    def create_session(self, user_id: int, days: int = SESSION_DAYS, *, kind: str = BROWSER) -> str:
+        """A new session for ``user_id``; returns the raw token (only its hash is stored).
+        ``kind`` is ``browser`` (a sign-in) or ``api`` (a bearer token, listable and revocable)."""
         token = secrets.token_urlsafe(32)
         now = datetime.now(UTC)
         with self.store.transaction() as conn:
             conn.execute(
-                sa.text("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (:h, :u, :c, :e)"),
+                sa.text(
+                    "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, kind) "
+                    "VALUES (:h, :u, :c, :e, :k)"
+                ),
                 {
                     "h": hash_token(token),
                     "u": user_id,
                     "c": now.isoformat(timespec="seconds"),
                     "e": (now + timedelta(days=days)).isoformat(timespec="seconds"),
+                    "k": kind,
                 },
             )
         return token
+
+    def api_tokens(self, user_id: int) -> list[ApiToken]:
+        """A user's live API tokens, newest first."""
+        with self.store.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT token_hash, created_at, expires_at FROM sessions "
+                    "WHERE user_id = :u AND kind = :k AND expires_at > :now ORDER BY created_at DESC, token_hash"
+                ),
+                {"u": user_id, "k": API, "now": datetime.now(UTC).isoformat(timespec="seconds")},
+            )
+            return [ApiToken(r[0][:TOKEN_ID_CHARS], r[1], r[2]) for r in rows]
+
+    def revoke_token(self, user_id: int, token_id: str | None) -> int:
+        """Revoke one API token of ``user_id`` by its id (None: all of them); how many went."""
+        sql = "DELETE FROM sessions WHERE user_id = :u AND kind = :k"
+        params: dict[str, Any] = {"u": user_id, "k": API}
+        if token_id is not None:
+            if len(token_id) != TOKEN_ID_CHARS or not all(c in "0123456789abcdef" for c in token_id):
+                return 0
+            sql += " AND substr(token_hash, 1, :n) = :t"
+            params.update(n=TOKEN_ID_CHARS, t=token_id)
+        with self.store.transaction() as conn:
+            return int(conn.execute(sa.text(sql), params).rowcount or 0)
 
     def session_user(self, token: str) -> User | None:
         """The user a live session token belongs to, or None (unknown or expired)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..store.accounts import AccountError, User
@@ -100,3 +100,26 @@ def account(request: Request) -> Response:
     if not isinstance(user, User):
         return user
     return render(request, "account.html", {})
+
+
+@router.get("/account/tokens", response_class=HTMLResponse)
+def api_tokens(request: Request) -> Response:
+    """The account's API tokens (made with ``paperscope user token``), each revocable here."""
+    user = user_or_redirect(request, "/account/tokens")
+    if not isinstance(user, User):
+        return user
+    tokens = web_state(request).store.accounts.api_tokens(user.id)
+    return render(request, "account_tokens.html", {"tokens": tokens})
+
+
+@router.post("/account/tokens/{token_id}/revoke")
+def revoke_api_token(
+    request: Request, token_id: Annotated[str, Path(max_length=40)], csrf_token: Annotated[str, Form()] = ""
+) -> Response:
+    check_csrf(request, csrf_token)
+    user = user_or_redirect(request, "/account/tokens")
+    if not isinstance(user, User):
+        return user
+    if not web_state(request).store.accounts.revoke_token(user.id, token_id):
+        raise HTTPException(404, f"you have no API token {token_id[:40]!r}")
+    return RedirectResponse("/account/tokens", status_code=303)
