@@ -27,6 +27,13 @@ def test_for_you_needs_sign_in_and_offers_onboarding(web_client: TestClient, web
     page = web_client.get("/for-you")
     assert page.status_code == 200 and "Set up your feed" in page.text and "trending this week" in page.text
     assert web_client.get("/api/for-you").json()["mode"] == "trending"
+    # A script reads it with an API token (paperscope user token) and no cookie.
+    user = web_store.accounts.get_user_by_name("ada")
+    assert user is not None
+    token = web_store.accounts.create_session(user.id)
+    script = TestClient(web_client.app)
+    assert script.get("/api/for-you", headers={"Authorization": f"Bearer {token}"}).json()["onboarding"] is True
+    assert script.get("/api/for-you", headers={"Authorization": "Bearer nope"}).status_code == 401
     # Without signals the home page stays the daily list.
     assert web_client.get("/", follow_redirects=False).status_code == 200
 
