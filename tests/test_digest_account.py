@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mail_fixtures import HF_DAILY, SmtpServer, start_smtp_server
+from paperscope.mail.outbox import send_outbox
 from paperscope.mail.selection import Selector
 from paperscope.store import Store
 from paperscope.web.app import create_app
@@ -53,6 +54,7 @@ def test_account_page_manages_confirmed_digests(smtp_server: SmtpServer, store: 
     # Not linked (nor listed) before the mailbox owner clicks: account emails are not verified.
     assert store.digests.subscriptions()[0].user_id is None
     assert "You have no digest yet" in client.get("/account/digests").text
+    assert send_outbox(store)["sent"] == 1
     client.get(path_of(link_in(smtp_server.handler.received[-1].message, "confirm")))
     sub = store.digests.subscriptions()[0]
     assert sub.status == "active" and sub.user_id is not None

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mail_fixtures import SmtpServer, start_smtp_server
+from paperscope.mail.outbox import send_outbox
 from paperscope.mail.settings import MailSettings
 from paperscope.mail.tokens import Tokens
 from paperscope.store import Store
@@ -57,6 +58,12 @@ def test_double_opt_in_end_to_end(smtp_server: SmtpServer, store: Store, client:
         client, email="Ada@Example.ORG", frequency="daily", categories="cs.CL, cs.LG", keywords="agents"
     )
     assert "Check your inbox" in body, body
+    # The request only queued the confirmation; the outbox job delivers it.
+    assert smtp_server.handler.received == []
+    assert [(m.kind, m.recipient, m.status) for m in store.outbox.items()] == [
+        ("confirmation", "ada@example.org", "queued")
+    ]
+    assert send_outbox(store)["sent"] == 1
     subs = store.digests.subscriptions()
     assert [(s.email, s.status, s.categories, s.keywords) for s in subs] == [
         ("ada@example.org", "pending", ["cs.CL", "cs.LG"], "agents")
@@ -99,6 +106,7 @@ def test_subscribe_needs_csrf_and_a_real_address(
 
 def test_expired_confirmation_link(smtp_server: SmtpServer, store: Store, client: TestClient) -> None:
     subscribe_via_form(client, email="late@example.org", frequency="weekly")
+    send_outbox(store)
     token = path_of(link_in(smtp_server.handler.received[0].message, "confirm")).rsplit("/", 1)[1]
     tokens = Tokens(MailSettings.load(store.settings).secret)
     with pytest.raises(Exception, match="expired"):
@@ -153,4 +161,5 @@ def test_confirmations_to_one_address_are_limited(smtp_server: SmtpServer, store
     bodies = [subscribe_via_form(c, email="target@example.org", frequency="weekly") for c in clients]
     assert ["Check your inbox" in b for b in bodies] == [True, True, True, False]
     assert "several times this hour" in bodies[3]
+    assert send_outbox(store)["sent"] == 3
     assert len(smtp_server.handler.received) == 3

@@ -17,6 +17,8 @@ import pytest
 from lxml import etree
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from paperscope.harvest.client import Pacing
+from paperscope.harvest.fetch_queue import process_fetch_queue
 from paperscope.records import clean_text
 
 from .conftest import ACTION_TIMEOUT_MS, VIEWPORT, LiveServer, watch_for_errors
@@ -335,10 +337,20 @@ def test_submit_a_paper_by_arxiv_id(
     shot(page, screenshots, "submit")
     page.get_by_label("arXiv id or URL").fill("0000.0000")
     page.get_by_role("button", name="Submit").click()
-    expect(page.get_by_role("alert")).to_be_visible()  # the recorded API has no such paper
+    expect(page.get_by_role("status")).to_contain_text("on its way")  # queued: the page asks no one
 
     page.get_by_label("arXiv id or URL").fill(f"https://arxiv.org/abs/{SUBMITTED}")
     page.get_by_role("button", name="Submit").click()
+    expect(page.get_by_role("status")).to_contain_text(f"{SUBMITTED} is on its way")
+    shot(page, screenshots, "submit-queued")
+    # The fetch-queue job's work, done here at once against the replayed arXiv API.
+    with live_server.store() as store:
+        report = process_fetch_queue(store, api_url=live_server.arxiv_url, pacing=Pacing(delay=0.0, retries=0))
+        assert (report["fetched"], report["not_found"]) == (1, 1), report
+    page.goto("/submit")
+    # The recorded API has no such paper: the submitter reads so on the submit page.
+    expect(page.locator(".submissions")).to_contain_text("0000.0000: not added")
+    page.get_by_role("link", name=SUBMITTED).click()
     expect(page).to_have_url(re.compile(rf"/papers/{re.escape(SUBMITTED)}$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Heat-bath random walks with Markov bases")
     expect(page.locator(".submitted-by")).to_have_text(account.username)

@@ -8,10 +8,10 @@ from pathlib import Path
 import click
 
 from ..errors import QueryError
+from ..mail.outbox import send_outbox
 from ..mail.periods import FREQUENCIES
 from ..mail.sending import DigestSender, SendReport
 from ..mail.settings import MailSettings
-from ..mail.smtp import Permanent, Temporary
 from ..mail.subscribing import normalize_email, subscribe
 from ..store.digests import COMMITTING, DEFERRED, SENDING, UNKNOWN
 from .common import AppContext, echo_json, json_option, pass_app
@@ -24,6 +24,11 @@ def digest() -> None:
 
 def _mail(app: AppContext) -> MailSettings:
     return MailSettings.load(app.store.settings)
+
+
+def _outbox_error(app: AppContext, outbox_id: int | None) -> str:
+    item = app.store.outbox.get(outbox_id) if outbox_id is not None else None
+    return (item.last_error if item is not None else None) or "the mail server did not take it"
 
 
 def _today(value: datetime | None) -> date:
@@ -54,23 +59,32 @@ def subscribe_cmd(
     min_upvotes: int,
     as_json: bool,
 ) -> None:
-    """Subscribe EMAIL; a confirmation link is mailed and nothing else is sent until it is clicked."""
-    try:
-        outcome = subscribe(
-            app.store,
-            _mail(app),
-            email,
-            frequency,
-            categories=categories,
-            keywords=keywords,
-            min_upvotes=min_upvotes,
+    """Subscribe EMAIL; a confirmation link is mailed and nothing else is sent until it is clicked.
+
+    The confirmation goes through the outbox like the site's: this command sends it at once and,
+    when the mail server cannot take it now, leaves it queued for the `outbox` job to retry."""
+    mail = _mail(app)
+    if not mail.smtp.configured:
+        raise QueryError(
+            "no mail server is configured: set PAPERSCOPE_SMTP_HOST (or [smtp] host in config.toml) first"
         )
-    except (Temporary, Permanent) as error:
+    outcome = subscribe(
+        app.store,
+        mail,
+        email,
+        frequency,
+        categories=categories,
+        keywords=keywords,
+        min_upvotes=min_upvotes,
+    )
+    sent = send_outbox(app.store, mail, only=[outcome.outbox_id] if outcome.outbox_id is not None else [])
+    if not sent["sent"]:
+        problem = "; ".join(sent["errors"]) or _outbox_error(app, outcome.outbox_id)
         raise QueryError(
             f"subscription for {email} recorded as pending, but the confirmation could not be mailed: "
-            f"{error}; "
-            "check the SMTP settings (PAPERSCOPE_SMTP_*) and run the command again"
-        ) from error
+            f"{problem}; it stays in the outbox for the `outbox` job to retry. "
+            "Check the SMTP settings (PAPERSCOPE_SMTP_*)"
+        )
     sub = outcome.subscription
     if as_json:
         echo_json({**sub.as_dict(), "requested_filters": outcome.filters, "confirmation_sent": True})

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import click
@@ -56,6 +60,10 @@ def serve(
     Every worker checks the store's change record every `--index-refresh` seconds and, when
     the search indexes in this home are behind, updates them as `paperscope index` would (one
     worker at a time); papers ingested and votes cast anywhere are searchable within seconds.
+
+    `GET /healthz` and `GET /metrics` report on the service; `/metrics` adds up every worker's
+    counts (prometheus-client's multiprocess mode, in `$PROMETHEUS_MULTIPROC_DIR` when set,
+    else a temporary folder).
     """
     import uvicorn
 
@@ -86,6 +94,7 @@ def serve(
         click.echo("scheduled jobs on (`paperscope jobs` lists them; --no-jobs turns them off)", err=True)
     if interval > 0:
         click.echo(f"search indexes in {store.settings.index_dir} refreshed every {interval:g} s", err=True)
+    _metrics_dir()
     uvicorn.run(
         "paperscope.web.app:app_from_env",
         factory=True,
@@ -96,6 +105,26 @@ def serve(
         forwarded_allow_ips="127.0.0.1" if proxy else None,
         log_config=app.log_config(),
     )
+
+
+def _metrics_dir() -> None:
+    """Point prometheus-client's multiprocess mode at a folder before any worker imports it, so
+    ``/metrics`` adds up the request counts of every worker (see ``web/metrics.py``).
+
+    An operator's own ``$PROMETHEUS_MULTIPROC_DIR`` is used (emptied: counts of a previous run
+    would be added to this one's); otherwise a fresh temporary folder, removed at exit.
+    """
+    name = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's; not imported here, which would fix its mode too early
+    given = os.environ.get(name)
+    if given:
+        folder = Path(given)
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):
+            stale.unlink()
+        return
+    made = tempfile.mkdtemp(prefix="paperscope-metrics-")
+    os.environ[name] = made
+    atexit.register(shutil.rmtree, made, ignore_errors=True)
 
 
 @click.group()

@@ -84,6 +84,16 @@ def semantic_seq(index_dir: Path) -> int | None:
     return None if manifest is None else int(manifest.get("last_seq", 0))
 
 
+def index_lag(store: Store) -> dict[str, int | None]:
+    """Changes in the store's record that this home's indexes have not taken in yet: ``keyword``
+    (with the metadata index), ``semantic`` (None when there is no semantic index to keep up)."""
+    semantic = semantic_seq(store.settings.index_dir)
+    return {
+        "keyword": store.count_changes_since(keyword_seq(store.settings.index_dir)),
+        "semantic": None if semantic is None else store.count_changes_since(semantic),
+    }
+
+
 @dataclass(slots=True)
 class RefreshStats:
     """What the refresher has done so far (for tests, logs and curious operators)."""

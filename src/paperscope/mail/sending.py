@@ -38,14 +38,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 from tqdm import tqdm
 
 from ..errors import PaperscopeError
 from ..store import Store
-from ..store.digests import ACTIVE, SUSPENDED, UNKNOWN, Claim, DigestSend, Subscription
+from ..store.digests import ACTIVE, SUSPENDED, UNKNOWN, Claim, Subscription
 from .periods import period_key
 from .render import Renderer
 from .selection import Selector
@@ -92,7 +92,14 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def claim_is_stale(send: DigestSend, *, lease_s: float = LEASE_S, now: datetime | None = None) -> bool:
+class Claimed(Protocol):
+    """A row claimed by a sender: a digest send, or an outbox message (:mod:`.outbox`)."""
+
+    claimed_by: str | None
+    claimed_at: str | None
+
+
+def claim_is_stale(send: Claimed, *, lease_s: float = LEASE_S, now: datetime | None = None) -> bool:
     """True when the claim's owner is known dead (same host) or its lease has run out."""
     now = now or datetime.now(UTC)
     if send.claimed_at:

@@ -29,6 +29,10 @@ class SmtpSettings:
     timeout: float = 30.0
     # A private CA (a company relay with its own certificate); default: the system's CAs.
     cafile: str | None = None
+    # Whether an operator named a mail server (PAPERSCOPE_SMTP_HOST or [smtp] host).  Without
+    # one the site does not offer mail (the digest form says so) rather than try localhost:25,
+    # which is the default the command-line sender keeps.
+    configured: bool = True
 
     def ssl_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=self.cafile)
@@ -61,6 +65,8 @@ class MailSettings:
             mail_from=current.mail_from,
             timeout=current.smtp_timeout,
             cafile=current.smtp_cafile,
+            # Named by the operator (variable or config.toml), not the localhost default.
+            configured="smtp_host" in current.model_fields_set,
         )
         return cls(
             smtp=smtp,

@@ -16,10 +16,10 @@ from ..checks import is_category, is_email
 from ..errors import QueryError
 from ..store import Store
 from ..store.digests import ACTIVE, Subscription
+from .outbox import queue_message
 from .periods import FREQUENCIES
 from .render import Renderer
 from .settings import MailSettings
-from .smtp import deliver
 
 MAX_KEYWORDS = 300
 
@@ -28,8 +28,9 @@ MAX_KEYWORDS = 300
 class SubscribeOutcome:
     subscription: Subscription
     filters: dict[str, Any]
-    confirmation_sent: bool
+    confirmation_sent: bool  # queued in the outbox
     already_active: bool
+    outbox_id: int | None = None
 
 
 def normalize_email(email: str) -> str:
@@ -77,18 +78,19 @@ def subscribe(
     user_id: int | None = None,
     send: bool = True,
 ) -> SubscribeOutcome:
-    """Record the request and mail a signed confirmation link carrying the filters.
+    """Record the request and queue a signed confirmation link carrying the filters in the outbox.
 
-    For an already active subscription the stored filters stay as they are until the new
-    link is clicked, so only the mailbox owner can change them; likewise ``user_id`` (the
-    signed-in account asking) is linked only by the click.  SMTP errors propagate as
-    :class:`paperscope.mail.smtp.Temporary` / ``Permanent`` for the caller to report.
+    Nothing here touches the network: the ``outbox`` job (:func:`paperscope.mail.outbox.send_outbox`)
+    delivers the message; ``outbox_id`` names its row.  For an already active subscription the
+    stored filters stay as they are until the new link is clicked, so only the mailbox owner can
+    change them; likewise ``user_id`` (the signed-in account asking) is linked only by the click.
     """
     address = normalize_email(email)
     filters = clean_filters(categories, keywords, min_upvotes)
     subscription = store.digests.subscribe(address, check_frequency(frequency), **filters)
     already = subscription.status == ACTIVE
+    outbox_id = None
     if send:
         message = Renderer(mail).confirmation(subscription, filters, user_id=user_id)
-        deliver(mail.smtp, message)
-    return SubscribeOutcome(subscription, filters, send, already)
+        outbox_id = queue_message(store, "confirmation", message).id
+    return SubscribeOutcome(subscription, filters, send, already, outbox_id)

@@ -31,6 +31,7 @@ from .upsert import BatchWriter, utc_now
 
 if TYPE_CHECKING:
     from .accounts import Accounts
+    from .queues import FetchQueue, Outbox
     from .signals import Signals
 
 __all__ = ["Candidate", "Change", "JobRun", "Miss", "Paper", "Store", "UpsertCounts", "utc_now"]
@@ -96,6 +97,25 @@ class Store:
     def digests(self) -> DigestStore:
         """Subscriptions and digest sends (``store/digests.py``)."""
         return DigestStore(self.engine)
+
+    @property
+    def fetch_queue(self) -> FetchQueue:
+        """Papers submitted on the site, waiting to be fetched (``store/queues.py``)."""
+        from .queues import FetchQueue
+
+        return FetchQueue(self.engine)
+
+    @property
+    def outbox(self) -> Outbox:
+        """Rendered mail waiting to be delivered exactly once (``store/queues.py``)."""
+        from .queues import Outbox
+
+        return Outbox(self.engine)
+
+    def ping(self) -> None:
+        """One round trip to the database; raises (SQLAlchemy's error) when it cannot be reached."""
+        with self.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
 
     @property
     def dialect(self) -> str:
@@ -213,6 +233,12 @@ class Store:
     def last_change_seq(self) -> int:
         with self.connect() as conn:
             return int(conn.execute(sa.text("SELECT COALESCE(MAX(seq), 0) FROM paper_changes")).scalar() or 0)
+
+    def count_changes_since(self, seq: int) -> int:
+        """How many change records come after ``seq`` (an index at ``seq`` has not seen them)."""
+        with self.connect() as conn:
+            found = conn.execute(sa.text("SELECT COUNT(*) FROM paper_changes WHERE seq > :s"), {"s": seq})
+            return int(found.scalar() or 0)
 
     def count_papers(self) -> int:
         with self.connect() as conn:

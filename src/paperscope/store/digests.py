@@ -320,6 +320,11 @@ class DigestStore:
             return [int(r[0]) for r in rows]
 
     # -- sends ----------------------------------------------------------------------------
+    def count_sent(self) -> int:
+        """Digests delivered so far (for the metrics)."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.text("SELECT COUNT(*) FROM digest_sends WHERE status = 'sent'")).scalar() or 0)
+
     def send_for(self, subscription_id: int, period_key: str) -> DigestSend | None:
         with self.engine.connect() as conn:
             row = conn.execute(_SEND_OF, {"s": subscription_id, "p": period_key}).first()

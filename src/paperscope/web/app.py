@@ -69,7 +69,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..config import SERVE_SETTINGS_ENV, load_from_parent, load_settings
 from ..store import Store
-from . import api, auth, cite, pages, saved
+from . import api, auth, cite, health, pages, saved
+from .metrics import MetricsMiddleware
 from .middleware import HeadMiddleware, SecurityHeadersMiddleware
 from .params import BadParameter
 from .state import RateLimited, WebSettings, WebState
@@ -129,6 +130,9 @@ def create_app(
     # A plain ASGI middleware, not ``@app.middleware("http")``: that one wraps every response in a
     # streaming body behind an extra task and queue, which cost ~10% of a daily page's CPU.
     app.add_middleware(SecurityHeadersMiddleware)
+    # Outside the security headers, so it times the whole answer; inside HeadMiddleware, whose
+    # GET copy of a HEAD's scope is the one the router marks with its route (a HEAD counts as GET).
+    app.add_middleware(MetricsMiddleware)
     app.add_middleware(HeadMiddleware)  # outermost: the app below sees a GET
 
     @app.get("/favicon.ico", include_in_schema=False)
@@ -136,6 +140,7 @@ def create_app(
         # Browsers ask for /favicon.ico on their own; pages also link the SVG in base.html.
         return FileResponse(FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
 
+    app.include_router(health.router)
     app.include_router(api.router)
     # Before saved and pages: /papers/{id}.bib and /collections/{id}.bib would match their routes.
     app.include_router(cite.router)

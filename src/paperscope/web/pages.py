@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..arxiv_ids import parse_arxiv_id
-from ..errors import NetworkError, PaperscopeError, QueryError
+from ..errors import PaperscopeError, QueryError
 from ..store.accounts import User
 from ..store.lists import TRENDING_FORMULA
 from ..store.models import Paper
@@ -277,7 +277,8 @@ def submit_form(request: Request) -> Response:
     user = user_or_redirect(request, "/submit")
     if not isinstance(user, User):
         return user
-    return render(request, "submit.html", {"value": "", "error": None})
+    recent = web_state(request).store.fetch_queue.recent(user.username)
+    return render(request, "submit.html", {"value": "", "error": None, "recent": recent})
 
 
 @router.post("/submit", response_class=HTMLResponse)
@@ -293,30 +294,20 @@ def submit(
     state = web_state(request)
     state.rate_limit("submit", f"{client_key(request)}|{user.id}")
     text = paper.strip()
-    if parse_arxiv_id(text) is None:
-        message = "Give an arXiv id such as 2602.23152 or an arxiv.org / huggingface.co paper URL."
-        return render(request, "submit.html", {"value": text, "error": message}, status_code=400)
-    from ..harvest.arxiv_api import add_papers
-    from ..harvest.client import Pacing
+    from ..harvest.fetch_queue import queue_submission
 
     today = datetime.now(UTC).date().isoformat()
     try:
-        result = add_papers(
-            state.store,
-            [text],
-            api_url=state.settings.arxiv_api_url,
-            submitted_by=user.username,
-            list_date=today,
-            # Someone is waiting on this page: one quick retry, not the harvester's patience.
-            pacing=Pacing(delay=0.0, max_wait=5.0, retries=1, backoff=1.0, timeout=15.0),
+        # Queued, not fetched: the fetch-queue job asks arXiv, so no page waits on the network.
+        queued = queue_submission(state.store, text, submitted_by=user.username, list_date=today)
+    except QueryError as error:
+        recent = state.store.fetch_queue.recent(user.username)
+        return render(
+            request, "submit.html", {"value": text, "error": str(error), "recent": recent}, status_code=400
         )
-    except NetworkError as error:
-        return render(request, "submit.html", {"value": text, "error": str(error)}, status_code=502)
-    state.changed()
-    if not result.keys:
-        reason = "; ".join(reason for _, reason in result.rejected) or "arXiv did not return it"
-        return render(request, "submit.html", {"value": text, "error": reason}, status_code=404)
-    return RedirectResponse(f"/papers/{result.keys[0]}", status_code=303)
+    recent = state.store.fetch_queue.recent(user.username)
+    context: dict[str, object] = {"value": "", "error": None, "queued": queued, "recent": recent}
+    return render(request, "submit.html", context, status_code=202)
 
 
 @router.post("/papers/{key:path}/upvote")
@@ -346,8 +337,10 @@ def paper_page(request: Request, key: str) -> Response:
     state = web_state(request)
     paper = state.store.get_paper(key)
     if paper is None:
-        is_arxiv = parse_arxiv_id(key) is not None
-        return render(request, "missing.html", {"key": key, "is_arxiv": is_arxiv}, status_code=404)
+        parsed = parse_arxiv_id(key)
+        on_its_way = parsed is not None and state.store.fetch_queue.pending(parsed[0])
+        context = {"key": key, "is_arxiv": parsed is not None, "on_its_way": on_its_way}
+        return render(request, "missing.html", context, status_code=404)
     user = current_user(request)
     return render(
         request,

@@ -17,7 +17,6 @@ from limits.strategies import MovingWindowRateLimiter
 
 from ..errors import QueryError
 from ..mail.settings import MailSettings
-from ..mail.smtp import Permanent, Temporary
 from ..mail.subscribing import check_frequency, clean_filters, normalize_email, subscribe
 from ..mail.tokens import BadToken, Tokens
 from ..store.accounts import User
@@ -60,9 +59,17 @@ def _upvotes(value: str) -> int:
         raise QueryError(f"minimum upvotes {value!r} is not a whole number") from None
 
 
+# Shown instead of the form, and answered to a POST, when no mail server is configured.
+NO_MAIL = (
+    "Email is not set up on this site, so digests cannot be sent. "
+    "The operator can enable them by configuring a mail server."
+)
+
+
 @router.get("/digest/subscribe", response_class=HTMLResponse)
 def subscribe_page(request: Request) -> Response:
-    return render(request, "digest/subscribe.html", {"error": None, "values": {}})
+    no_mail = None if _mail(request).smtp.configured else NO_MAIL
+    return render(request, "digest/subscribe.html", {"error": None, "values": {}, "no_mail": no_mail})
 
 
 @router.post("/digest/subscribe", response_class=HTMLResponse)
@@ -87,15 +94,20 @@ def subscribe_post(
         "keywords": keywords,
         "min_upvotes": min_upvotes,
     }
+    mail = _mail(request)
+    if not mail.smtp.configured:
+        refused = {"error": None, "values": values, "no_mail": NO_MAIL}
+        return render(request, "digest/subscribe.html", refused, status_code=503)
     try:
         address = normalize_email(email or (user.email if user else ""))
         if not _address_allowed(request, address):
             raise QueryError(
                 f"a confirmation was already sent to {address} several times this hour: check the inbox"
             )
+        # Queued in the outbox, never sent from here: the ``outbox`` job delivers it.
         outcome = subscribe(
             state.store,
-            _mail(request),
+            mail,
             address,
             frequency,
             categories=_split(categories),
@@ -106,11 +118,6 @@ def subscribe_post(
     except QueryError as error:
         return render(
             request, "digest/subscribe.html", {"error": str(error), "values": values}, status_code=400
-        )
-    except (Temporary, Permanent) as error:
-        message = f"We could not send the confirmation email ({error}). Please try again later."
-        return render(
-            request, "digest/subscribe.html", {"error": message, "values": values}, status_code=503
         )
     context = {
         "subscription": outcome.subscription,

@@ -1,0 +1,224 @@
+"""``/healthz`` and ``/metrics`` over real stores: a PostgreSQL cluster that is stopped under a
+running app, an address nothing listens on, and ``paperscope serve --workers 2`` whose
+``/metrics`` must add up both workers' requests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
+
+from mail_fixtures import free_port
+from paperscope.config import Settings
+from paperscope.records import PaperRecord
+from paperscope.store import Store
+from paperscope.store.engine import create_engine
+from paperscope.web.app import create_app
+from pg import Cluster, child_env, find_bindir
+from web_support import SECRET
+
+EXE = str(Path(sys.executable).parent / "paperscope")
+
+
+def families(text: str) -> dict[str, list[Sample]]:
+    return {family.name: list(family.samples) for family in text_string_to_metric_families(text)}
+
+
+def value(samples: list[Sample], name: str, **labels: str) -> float:
+    """The sum of the samples called ``name`` whose labels include ``labels``."""
+    return sum(s.value for s in samples if s.name == name and labels.items() <= s.labels.items())
+
+
+def test_healthz_reports_database_index_lag_and_queues(web_client: TestClient, web_store: Store) -> None:
+    answer = web_client.get("/healthz")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["status"] == "ok"
+    assert body["database"]["reachable"] is True and body["database"]["backend"] == web_store.dialect
+    assert body["papers"] == web_store.count_papers() > 0
+    # The session's home was indexed (keyword side only) after its last write: nothing waits.
+    assert body["index_lag"] == {"keyword": 0, "semantic": None}
+    assert body["queues"] == {"fetch": {}, "outbox": {}}
+    assert body["jobs"] == {}  # no job has run in this home
+    assert answer.headers["cache-control"] == "no-store"
+
+    _record_runs(web_store)
+    jobs = web_client.get("/healthz").json()["jobs"]
+    assert sorted(jobs) == ["enrich", "harvest-hf"]
+    assert jobs["harvest-hf"]["last_status"] == "failed" and jobs["harvest-hf"]["last_error"] == "HTTP 503"
+    assert (jobs["harvest-hf"]["runs"], jobs["harvest-hf"]["failures"]) == (2, 1)
+    assert jobs["enrich"]["last_counts"] == {"enriched": 3}
+
+    web_store.write_records(
+        [PaperRecord(source="json-list", origin="tests", title="A paper the index has not seen", arxiv_id="2612.00001")]
+    )
+    assert web_client.get("/healthz").json()["index_lag"]["keyword"] == 1
+
+
+def _record_runs(store: Store) -> None:
+    """Runs as the scheduler records them: harvest-hf ok then failed, enrich ok."""
+    at = "2026-12-05T10:00:00Z"
+    runs = (("harvest-hf", "ok", None), ("harvest-hf", "failed", "HTTP 503"), ("enrich", "ok", None))
+    for name, status, error in runs:
+        store.jobs.started(name, at)
+        counts = {"enriched": 3} if name == "enrich" else {}
+        store.jobs.finished(name, at=at, status=status, counts=counts, error=error, next_run=None)
+
+
+def _unreachable_store(home: Path) -> Store:
+    # A port nothing listens on: every connection is refused, as when the server is down.
+    url = f"postgresql://paperscope@127.0.0.1:{free_port()}/paperscope"
+    return Store(Settings(home=home, database_url=url), create_engine(url))
+
+
+def test_healthz_is_503_when_the_database_cannot_be_reached(home: Path) -> None:
+    store = _unreachable_store(home)
+    with TestClient(create_app(store, secret_key=SECRET)) as client:
+        answer = client.get("/healthz")
+        assert answer.status_code == 503, answer.text
+        body = answer.json()
+        assert body["status"] == "unavailable" and body["database"]["reachable"] is False
+        assert "127.0.0.1" in body["database"]["error"] or "refused" in body["database"]["error"]
+        # /metrics still answers, and says so.
+        scraped = families(client.get("/metrics").text)
+        assert value(scraped["paperscope_database_up"], "paperscope_database_up") == 0.0
+        assert "paperscope_papers" not in scraped
+
+
+def test_healthz_turns_503_when_postgresql_stops(tmp_path: Path) -> None:
+    cluster = Cluster(find_bindir())
+    cluster.start()
+    try:
+        url = cluster.create_database()
+        store = Store.open(str(tmp_path / "home"), url)
+        with TestClient(create_app(store, secret_key=SECRET)) as client:
+            assert client.get("/healthz").status_code == 200
+            cluster.stop()
+            answer = client.get("/healthz")
+            assert answer.status_code == 503, answer.text
+            assert answer.json()["database"]["reachable"] is False
+        store.close()
+    finally:
+        cluster.stop()
+
+
+def test_metrics_count_requests_by_route_template(web_client: TestClient, web_store: Store) -> None:
+    _record_runs(web_store)
+    before = families(web_client.get("/metrics").text)
+    for key in ("1605.08386", "2602.23152", "2602.22638"):
+        web_client.get(f"/papers/{key}")
+    web_client.get("/search", params={"q": "diffusion", "mode": "keyword"})
+    web_client.get("/api/papers/search", params={"q": "attention"})
+    web_client.get("/no/such/page/at/all")
+    text = web_client.get("/metrics").text
+    scraped = families(text)
+
+    assert all(name.startswith("paperscope_") for name in scraped), sorted(scraped)
+    for expected in (
+        "paperscope_http_requests",
+        "paperscope_http_request_duration_seconds",
+        "paperscope_search_duration_seconds",
+        "paperscope_papers",
+        "paperscope_index_lag_changes",
+        "paperscope_job_runs",
+        "paperscope_job_failures",
+        "paperscope_digests_sent",
+        "paperscope_database_up",
+        "paperscope_queue_items",
+    ):
+        assert expected in scraped, expected
+
+    requests = scraped["paperscope_http_requests"]
+    routes = {s.labels["route"] for s in requests}
+    # Templates, never raw paths: one series for every paper page, one for every unknown path.
+    assert "/papers/{key:path}" in routes and not any("2602.23152" in r for r in routes)
+    assert "<unmatched>" in routes and not any("no/such" in r for r in routes)
+
+    def grown(name: str, **labels: str) -> float:
+        prior = value(before.get(name[: -len("_total")], []), name, **labels) if name.endswith("_total") else 0.0
+        return value(requests, name, **labels) - prior
+
+    assert grown("paperscope_http_requests_total", route="/papers/{key:path}", method="GET") == 3
+    assert grown("paperscope_http_requests_total", route="/search", status="200") == 1
+    latency = scraped["paperscope_http_request_duration_seconds"]
+    assert value(latency, "paperscope_http_request_duration_seconds_count", route="/papers/{key:path}") >= 3
+    assert value(latency, "paperscope_http_request_duration_seconds_sum", route="/papers/{key:path}") > 0
+    search = scraped["paperscope_search_duration_seconds"]
+    assert value(search, "paperscope_search_duration_seconds_count", mode="keyword") >= 1
+    assert value(search, "paperscope_search_duration_seconds_count", mode="hybrid") >= 1
+
+    assert value(scraped["paperscope_papers"], "paperscope_papers") == web_store.count_papers()
+    assert value(scraped["paperscope_index_lag_changes"], "paperscope_index_lag_changes", index="keyword") == 0
+    assert value(scraped["paperscope_database_up"], "paperscope_database_up") == 1.0
+    assert value(scraped["paperscope_job_runs"], "paperscope_job_runs_total", job="harvest-hf") == 2
+    assert value(scraped["paperscope_job_failures"], "paperscope_job_failures_total", job="harvest-hf") == 1
+    assert value(scraped["paperscope_job_failures"], "paperscope_job_failures_total", job="enrich") == 0
+    assert value(scraped["paperscope_digests_sent"], "paperscope_digests_sent_total") == 0
+
+
+@pytest.fixture()
+def served_home(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """``paperscope serve --workers 2`` on an empty home; yields its base URL and the home."""
+    home = tmp_path / "serve-home"
+    home.mkdir()
+    port = free_port()
+    env = child_env(home, dict(os.environ))
+    env["PAPERSCOPE_INDEX_REFRESH"] = "0"
+    # Named here (serve empties it) so that the test can see which workers wrote counts.
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(home / "metrics")
+    (home / "metrics").mkdir()
+    (home / "metrics" / "counter_1.db").write_bytes(b"left over from an earlier run")
+    log = home / "serve.log"
+    command = [EXE, "--home", str(home), "--quiet", "serve", "--port", str(port), "--workers", "2"]
+    with open(log, "wb") as handle:
+        proc = subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, log.read_text()[-2000:]
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "serve did not come up: " + log.read_text()[-2000:]
+            time.sleep(0.2)
+        yield base, home
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.mark.slow
+def test_metrics_add_up_every_worker(served_home: tuple[str, Path]) -> None:
+    base, home = served_home
+    assert not (home / "metrics" / "counter_1.db").exists()  # a previous run's counts are not added
+    sent = 0
+    # A new connection each time, so that both workers (one listening socket) take some; until
+    # both have written counts (their files are named by pid).
+    while sent < 40 or len(list((home / "metrics").glob("counter_*.db"))) < 2:
+        assert sent < 400, "one worker took every request"
+        assert httpx.get(f"{base}/api/daily_papers", timeout=10).status_code == 200
+        sent += 1
+    totals = []
+    for _ in range(6):
+        scraped = families(httpx.get(f"{base}/metrics", timeout=10).text)
+        totals.append(
+            value(scraped["paperscope_http_requests"], "paperscope_http_requests_total", route="/api/daily_papers")
+        )
+    # Whichever worker answers the scrape, it reports every request, not its own share.
+    assert totals == [float(sent)] * 6, (sent, totals)
