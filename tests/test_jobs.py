@@ -99,7 +99,7 @@ def test_three_days_of_incremental_harvests_without_from(shared_data: Path, home
     listing = orjson.loads(cli(home, env, "jobs", "--json").stdout)
     assert list(listing) == ["jobs"]
     rows = {row["name"]: row for row in listing["jobs"]}
-    assert list(rows) == ["harvest-arxiv", "harvest-hf", "enrich", "digest"]
+    assert list(rows) == ["harvest-arxiv", "harvest-hf", "enrich", "digest", "fetch-queue", "outbox"]
     for row in rows.values():
         assert {"name", "schedule", "last_run", "last_status", "last_counts", "next_run"} <= set(row)
     arxiv = rows["harvest-arxiv"]

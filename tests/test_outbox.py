@@ -157,3 +157,18 @@ def test_config_toml_host_counts_as_configured(store: Store, monkeypatch: pytest
     (store.settings.home / "config.toml").write_text('[smtp]\nhost = "mail.example.org"\n')
     page = TestClient(create_app(store)).get("/digest/subscribe")
     assert "Email is not set up" not in page.text and 'name="email"' in page.text
+
+
+def test_the_outbox_job_delivers(smtp_server: SmtpServer, store: Store) -> None:
+    import orjson
+    from click.testing import CliRunner
+
+    from paperscope.cli import main
+
+    _sign_up(store)
+    done = CliRunner().invoke(main, ["--home", str(store.settings.home), "--quiet", "jobs", "run", "outbox", "--json"])
+    assert done.exit_code == 0, done.output
+    (run,) = orjson.loads(done.stdout)["runs"]
+    assert run["status"] == "ok" and run["counts"]["sent"] == 1, run
+    assert [r.rcpt_tos for r in smtp_server.handler.received] == [["ada@example.org"]]
+    assert [(j.name, j.runs, j.failures) for j in store.job_runs()] == [("outbox", 1, 0)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 
@@ -122,3 +123,33 @@ def test_submit_is_rate_limited(web_store: Store, arxiv: ReplayServer) -> None:
         assert codes == [202, 202, 429]
     # The same paper from the same person for the same day is one row.
     assert len(web_store.fetch_queue.items()) == 1
+
+
+def test_the_fetch_queue_job_fetches_and_records_failures(
+    web_store: Store, arxiv: ReplayServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from paperscope.cli import main
+    from paperscope.harvest.fetch_queue import queue_submission
+
+    def run_job() -> tuple[int, dict[str, object]]:
+        done = CliRunner().invoke(
+            main, ["--home", str(web_store.settings.home), "--quiet", "jobs", "run", "fetch-queue", "--json"]
+        )
+        (run,) = orjson.loads(done.stdout)["runs"]
+        return done.exit_code, run
+
+    queue_submission(web_store, "1605.08386", submitted_by="someone", list_date="2026-12-05")
+    monkeypatch.setenv("PAPERSCOPE_ARXIV_API_URL", "http://127.0.0.1:9")
+    code, run = run_job()
+    assert code == 1 and run["status"] == "failed" and "127.0.0.1:9" in str(run["error"]), run
+    assert web_store.job_runs()[0].failures == 1
+    # The row waits out its back-off; move it to now, as time passing would.
+    (row,) = web_store.fetch_queue.items()
+    web_store.fetch_queue.retry(row.id, row.last_error or "", "2000-01-01T00:00:00Z")
+    monkeypatch.setenv("PAPERSCOPE_ARXIV_API_URL", arxiv.url)
+    code, run = run_job()
+    assert code == 0 and run["status"] == "ok" and run["counts"]["fetched"] == 1, run  # type: ignore[index]
+    paper = web_store.get_paper("1605.08386")
+    assert paper is not None and paper.submitted_by == "someone" and "2026-12-05" in paper.list_dates

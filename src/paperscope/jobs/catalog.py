@@ -84,6 +84,35 @@ def _enrich(context: JobContext) -> Mapping[str, Any]:
     return counts
 
 
+def _fetch_queue(context: JobContext) -> Mapping[str, Any]:
+    from ..harvest.client import Pacing
+    from ..harvest.fetch_queue import process_fetch_queue
+
+    counts = process_fetch_queue(
+        context.store,
+        api_url=context.settings.arxiv_api_url,
+        pacing=Pacing.from_settings(context.settings),
+        now=context.clock.now(),
+    )
+    if counts["errors"]:
+        # arXiv unreachable: the rows wait with back-off; the run is recorded as failed, with counts.
+        raise JobFailed("; ".join(counts["errors"]), counts)
+    return counts
+
+
+def _outbox(context: JobContext) -> Mapping[str, Any]:
+    from ..mail.outbox import send_outbox
+
+    counts = send_outbox(context.store, now=context.clock.now())
+    stopped = [error for error in counts["errors"] if error.startswith("stopped")]
+    if stopped:
+        # The SMTP settings need fixing (login or sender refused): every message waits.
+        raise JobFailed("; ".join(stopped), counts)
+    # Messages the server deferred are retried with back-off by later runs; no mail server
+    # configured means nothing was queued: neither is a failed run.
+    return counts
+
+
 CATALOG: dict[str, Job] = {
     job.name: job
     for job in (
@@ -107,5 +136,8 @@ CATALOG: dict[str, Job] = {
             "the daily and weekly email digests, each at its configured time",
             run_at_start=False,
         ),
+        # Work handed over by web requests, which never wait on the network: every 5 minutes.
+        Job("fetch-queue", _fetch_queue, "*/5 * * * *", "papers submitted on the site, fetched from the arXiv API"),
+        Job("outbox", _outbox, "*/5 * * * *", "queued mail (digest confirmations), delivered exactly once"),
     )
 }
