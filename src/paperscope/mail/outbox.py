@@ -44,6 +44,8 @@ class OutboxReport:
     failed: int = 0
     unknown: int = 0
     remaining: int = 0
+    # False: no SMTP host is configured, so nothing was tried (and the site queues nothing).
+    mail_configured: bool = True
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -72,8 +74,9 @@ def send_outbox(
 ) -> dict[str, Any]:
     """Deliver the due rows of the outbox (at most ``limit``; with ``only``, just those ids).
 
-    Returns ``{"sent", "retried", "failed", "unknown", "remaining", "errors"}`` (``remaining``:
-    rows still queued, due now or later).  ``now`` is for tests moving the clock over back-offs.
+    Returns ``{"sent", "retried", "failed", "unknown", "remaining", "mail_configured", "errors"}``
+    (``remaining``: rows still queued, due now or later; ``mail_configured`` False: no SMTP host,
+    nothing tried).  ``now`` is for tests moving the clock over back-offs.
     """
     mail = mail if mail is not None else MailSettings.load(store.settings)
     report = OutboxReport()
@@ -82,7 +85,7 @@ def send_outbox(
         report.unknown += 1
         log.error("outbox: message %s to %s: delivery unknown, not resent", item.message_id, item.recipient)
     if not mail.smtp.configured:
-        report.errors.append("no mail server is configured (PAPERSCOPE_SMTP_HOST): nothing sent")
+        report.mail_configured = False
     else:
         moment = now or datetime.now(UTC)
         identity = sender_identity()
