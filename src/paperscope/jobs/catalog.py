@@ -9,7 +9,6 @@ and to run again: commit as you go, and make the next run pick up what is left.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -55,16 +54,6 @@ class JobFailed(PaperscopeError):
     def __init__(self, message: str, counts: Mapping[str, Any]) -> None:
         super().__init__(message)
         self.counts = dict(counts)
-
-
-def _call(module: str, function: str) -> Callable[..., Any]:
-    """A function of another module, imported when the job runs: a job whose module is missing
-    fails with that reason instead of breaking every command at import."""
-    try:
-        found: Callable[..., Any] = getattr(importlib.import_module(module), function)
-        return found
-    except (ImportError, AttributeError) as error:
-        raise PaperscopeError(f"{module}.{function} is not available in this installation ({error})") from error
 
 
 def _enrich(context: JobContext) -> Mapping[str, Any]:
