@@ -25,18 +25,19 @@ def test_related_command(home: Path, shared_data: Path) -> None:
     data = json.loads(result.output)
     assert data["paper"]["id"] == target.arxiv_id and data["how"] == "semantic"
     related = data["related"]
-    assert len(related) == 4
+    assert 1 <= len(related) <= 4 and data["floor"] > 0
     ids = [r["id"] for r in related]
-    assert target.arxiv_id not in ids and len(set(ids)) == 4
-    assert all(r["title"] and r["authors"] for r in related)
+    assert target.arxiv_id not in ids and len(set(ids)) == len(ids)
+    assert all(r["title"] and r["authors"] and abs(r["why"]["semantic"] - r["score"]) < 1e-3 for r in related)
     scores = [r["score"] for r in related]
-    assert scores == sorted(scores, reverse=True) and 0 < scores[-1] < 1
+    assert scores == sorted(scores, reverse=True) and data["floor"] <= scores[-1] < 1
     assert (home / "index" / "semantic" / "manifest.json").exists()
 
-    text = runner.invoke(main, ["--home", str(home), "related", str(target.arxiv_id), "-n", "2"])
+    text = runner.invoke(main, ["--home", str(home), "related", str(target.arxiv_id), "-n", "1"])
     assert text.exit_code == 0, text.output
     assert target.title in text.output
-    assert related[0]["title"] in text.output and related[2]["title"] not in text.output
+    assert related[0]["title"] in text.output
+    assert len(related) == 1 or related[1]["title"] not in text.output
 
 
 def test_related_unknown_paper_is_a_clear_error(home: Path) -> None:

@@ -53,16 +53,22 @@ def ids(searcher: Searcher, query: str, mode: str, **kw: object) -> list[int]:
     return [r.paper.id for r in searcher.search(request).results]
 
 
-def test_semantic_finds_what_keywords_miss_and_hybrid_keeps_it(searcher: Searcher) -> None:
-    query = "collapsed stars and entropy"
-    keyword = ids(searcher, query, "keyword", limit=100)
-    semantic = ids(searcher, query, "semantic", limit=10)
-    hybrid = ids(searcher, query, "hybrid", limit=10)
-    meaning_only = [i for i in semantic[:3] if i not in keyword]
-    assert meaning_only, "expected a paper that only the semantic side finds"
-    assert set(meaning_only) & set(hybrid)
-    # And the keyword side's best match is not lost either.
-    assert keyword[0] in hybrid[:3]
+def test_hybrid_is_keyword_matches_plus_close_meanings(searcher: Searcher) -> None:
+    from paperscope.search.fusion import semantic_floor
+
+    query = "black holes entropy"
+    keyword = ids(searcher, query, "keyword", limit=200)
+    semantic = searcher.search(SearchRequest(query=query, mode="semantic", limit=200))
+    hybrid = searcher.search(SearchRequest(query=query, mode="hybrid", limit=200))
+    floor = semantic_floor("all-MiniLM-L6-v2-int8")
+    assert semantic.results and all(r.why and r.why.semantic and r.why.semantic >= floor for r in semantic.results)
+    found = [r.paper.id for r in hybrid.results]
+    # Every keyword match is in; by meaning, only papers in the semantic set come in.
+    assert set(keyword) <= set(found) <= set(keyword) | {r.paper.id for r in semantic.results}
+    assert hybrid.total == len(found) < 100  # bounded, not the whole library
+    for result in hybrid.results:
+        assert result.why is not None
+        assert ("keyword" in result.why.found_by) == (result.paper.id in keyword)
 
 
 def test_exact_title_words_rank_first_in_hybrid(searcher: Searcher, library: Store) -> None:
@@ -76,16 +82,16 @@ def test_semantic_filter_fills_the_page(searcher: Searcher, papers: list[Paper])
     assert len(expected) >= 5
     for mode in ("semantic", "hybrid"):
         got = ids(searcher, "string theory and black holes", mode, categories=["hep-th"], limit=5)
-        assert len(got) == 5 and set(got) <= expected
+        assert got and set(got) <= expected
         whole = ids(searcher, "string theory", mode, categories=["hep-th"], limit=50)
-        assert set(whole) == expected  # every paper in the category, nothing else
+        assert whole and set(whole) <= expected  # papers of the category only
 
 
 def test_semantic_date_filter(searcher: Searcher, papers: list[Paper]) -> None:
     expected = {p.id for p in papers if "2007-04-02" <= (p.published or "") <= "2007-04-02"}
     assert 0 < len(expected) < 100
     got = ids(searcher, "quantum", "semantic", since="2007-04-02", until="2007-04-02", limit=100)
-    assert set(got) == expected
+    assert got and set(got) <= expected
 
 
 def test_exclusions_and_phrases_apply_to_semantic_candidates(searcher: Searcher) -> None:
@@ -101,17 +107,21 @@ def test_exclusions_and_phrases_apply_to_semantic_candidates(searcher: Searcher)
 
 
 def test_hybrid_pages_neither_overlap_nor_skip(searcher: Searcher) -> None:
-    whole = ids(searcher, "quantum field theory", "hybrid", limit=45)
+    whole = ids(searcher, "quantum", "hybrid", limit=200)
+    assert len(set(whole)) == len(whole) >= 12
     paged: list[int] = []
-    for offset in range(0, 45, 15):
-        paged += ids(searcher, "quantum field theory", "hybrid", limit=15, offset=offset)
-    assert paged == whole and len(set(whole)) == 45
+    for offset in range(0, len(whole), 4):
+        paged += ids(searcher, "quantum", "hybrid", limit=4, offset=offset)
+    assert paged == whole
 
 
 def test_hybrid_sort_by_date(searcher: Searcher) -> None:
     response = searcher.search(SearchRequest(query="magnetic fields", mode="hybrid", sort="date", limit=30))
     days = [r.paper.published for r in response.results]
-    assert len(days) == 30 and days == sorted(days, reverse=True)
+    assert len(days) == min(30, response.total) > 1 and days == sorted(days, reverse=True)
+    # The same set as by relevance, only reordered.
+    relevance = searcher.search(SearchRequest(query="magnetic fields", mode="hybrid", limit=30))
+    assert {r.paper.id for r in relevance.results} == {r.paper.id for r in response.results}
 
 
 def test_related_papers(searcher: Searcher, library: Store) -> None:
@@ -119,10 +129,14 @@ def test_related_papers(searcher: Searcher, library: Store) -> None:
     assert paper is not None
     found = searcher.related("arXiv:0704.0100v1", 5)
     related = found.papers
-    assert found.how == "semantic" and found.note is None and len(related) == 5
+    assert found.how == "semantic" and found.note is None and found.floor is not None and len(related) <= 5
     assert paper.id not in [p.id for p, _ in related]
     scores = [s for _, s in related]
-    assert scores == sorted(scores, reverse=True)
+    assert scores == sorted(scores, reverse=True) and all(s >= found.floor for s in scores)
+    # A hundred papers on every subject: a black-hole paper's neighbours are other physics
+    # papers, and only those close enough are shown.
+    wide = searcher.related("0704.0100", 50)
+    assert len(wide.papers) < 50
     with pytest.raises(QueryError, match="no paper"):
         searcher.related("9999.99999", 5)
 
@@ -146,9 +160,10 @@ def test_related_papers_of_a_paper_not_embedded_yet_come_from_its_title(home: Pa
             found = searcher.related("local-new", 3)
             assert found.how == "keyword" and "no embedding" in (found.note or "")
             keys = [p.key for p, _ in found.papers]
-            assert keys[0] == source.arxiv_id and "local-new" not in keys and len(keys) == 3
+            assert keys[0] == source.arxiv_id and "local-new" not in keys and len(keys) <= 3
+            assert found.why[found.papers[0][0].id]["shared_title_words"]
             embedded = searcher.related(str(source.arxiv_id), 3)
-            assert embedded.how == "semantic" and len(embedded.papers) == 3
+            assert embedded.how == "semantic" and len(embedded.papers) <= 3
         finally:
             searcher.close()
 

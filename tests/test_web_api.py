@@ -167,3 +167,19 @@ def test_openapi_documents_the_api(web_client: TestClient) -> None:
         assert path in paths, path
     assert not any(p.startswith("/signin") or p == "/" for p in paths)
     assert "DailyPaper" in schema["components"]["schemas"]
+
+
+def test_search_page_endpoint_has_facets_and_reasons(web_client: TestClient) -> None:
+    body = web_client.get("/api/search", params={"q": "world models", "mode": "keyword", "limit": 5}).json()
+    assert body["total"] >= len(body["results"]) > 0 and body["total_exact"] is True
+    facets = body["facets"]
+    assert sum(y["count"] for y in facets["years"]) == body["total"]
+    assert facets["has_code"]["yes"] + facets["has_code"]["no"] == body["total"]
+    for item in body["results"]:
+        why = item["why"]
+        assert why["found_by"] == ["keyword"] and why["fields"]
+        text = (item["paper"]["title"] + " " + item["paper"]["summary"]).lower()
+        assert all(word in text for words in why["fields"].values() for word in words)
+    items = web_client.get("/api/papers/search", params={"q": "world models", "mode": "keyword"}).json()
+    assert all(i["why"]["fields"] for i in items)
+    assert 400 <= web_client.get("/api/search", params={"q": "x", "sort": "nope"}).status_code < 500

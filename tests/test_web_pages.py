@@ -347,3 +347,24 @@ def test_cached_cards_carry_each_visitors_own_token_and_votes(web_store: Store) 
         found_b = re.search(pressed, bob.get(day).text)
         assert found_a and found_b
         assert (found_a.group(1), found_b.group(1)) == ("true", "false")
+
+
+def test_search_page_shows_facets_reasons_and_a_category_chooser(web_client: TestClient) -> None:
+    page = web_client.get("/search", params={"q": "world models", "mode": "keyword"})
+    assert page.status_code == 200
+    text = page.text
+    # The category box lists the library's categories with their names.
+    assert re.search(r'<select id="category" name="category">', text)
+    assert "cs.CL — Computation and Language" in text
+    # Facets: years and code links, as links that narrow the search.
+    assert 'aria-label="Narrow the results"' in text and "<h2>Year</h2>" in text
+    assert re.search(r'href="/search\?[^"]*has_code=1', text)
+    # Every result says why it is there.
+    assert text.count('class="why"') == len(re.findall(r'<article class="paper"', text)) > 0
+    assert "match world models" in text or "match models world" in text
+    count = re.search(r'<p class="count-line">(about )?(\d+) result', text)
+    assert count is not None
+    with_code = web_client.get("/search", params={"q": "world models", "mode": "keyword", "has_code": "1"})
+    assert with_code.status_code == 200 and "<strong>with code</strong>" in with_code.text
+    nothing = web_client.get("/search", params={"q": "sourdough zyzzyvan fermentation", "mode": "keyword"})
+    assert "closely enough" in nothing.text

@@ -44,9 +44,11 @@ def related(app: AppContext, paper: str, limit: int, as_json: bool) -> None:
         echo_json({
             "paper": {"id": found.key, "title": found.title},
             "how": result.how,
+            "floor": result.floor,
             "related": [
                 {"id": p.key, "arxiv_id": p.arxiv_id, "title": p.title, "authors": p.authors,
-                 "published": p.published, "score": round(scores[p.id], 4), "url": p.abs_url}
+                 "published": p.published, "score": round(scores[p.id], 4), "url": p.abs_url,
+                 "why": result.why.get(p.id)}
                 for p in papers
             ],
         })
@@ -54,10 +56,15 @@ def related(app: AppContext, paper: str, limit: int, as_json: bool) -> None:
     click.echo(f"related to {found.key}: {found.title}")
     if result.how != "semantic":
         click.echo(f"(by the words of its title: {result.note})", err=True)
+    if not papers:
+        click.echo("no closely related papers in this library")
     for rank, p in enumerate(papers, 1):
         authors = ", ".join(p.authors[:3]) + (" et al." if len(p.authors) > 3 else "")
         click.echo(f"{rank:3}. [{scores[p.id]:.3f}] {p.title}")
         click.echo(f"     {p.key} · {p.published or 'undated'} · {authors or 'unknown authors'}")
+        shared = (result.why.get(p.id) or {}).get("shared_title_words")
+        if shared:
+            click.echo(f"     shared title words: {', '.join(shared)}")
 
 
 def register(group: click.Group) -> None:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import html
 import re
+from typing import TYPE_CHECKING
 
 import click
 
 from .common import AppContext, echo_json, json_option, pass_app
+
+if TYPE_CHECKING:
+    from ..search.api import SearchResult
 
 _TAG = re.compile(r"</?mark>")
 
@@ -23,6 +27,7 @@ _TAG = re.compile(r"</?mark>")
 @click.option("--until", help="Published on or before this day.")
 @click.option("--category", "categories", multiple=True, help="arXiv category such as cs.CL (repeatable).")
 @click.option("--min-upvotes", type=int, help="Only papers with at least this many upvotes.")
+@click.option("--has-code", is_flag=True, help="Only papers with a code link.")
 @click.option(
     "--sort", type=click.Choice(["relevance", "date", "upvotes"]), default="relevance", show_default=True
 )
@@ -38,6 +43,7 @@ def search(
     until: str | None,
     categories: tuple[str, ...],
     min_upvotes: int | None,
+    has_code: bool,
     sort: str,
     as_json: bool,
 ) -> None:
@@ -55,6 +61,7 @@ def search(
         categories=list(categories),
         min_upvotes=min_upvotes,
         sort=sort,
+        has_code=has_code,
     )
     searcher = Searcher(app.store)
     try:
@@ -70,9 +77,17 @@ def search(
         click.echo(f"jump to {response.jump_to}")
     if not response.results:
         click.echo("no results")
+        if response.closest:
+            click.echo("closest papers:")
+            _show(response.closest, 1)
         return
-    click.echo(f"{response.total} result(s), {response.mode}, {response.took_ms:.1f} ms")
-    for rank, result in enumerate(response.results, start=request.offset + 1):
+    about = "" if response.total_exact else "about "
+    click.echo(f"{about}{response.total} result(s), {response.mode}, {response.took_ms:.1f} ms")
+    _show(response.results, request.offset + 1)
+
+
+def _show(results: list[SearchResult], start: int) -> None:
+    for rank, result in enumerate(results, start=start):
         paper = result.paper
         authors = ", ".join(paper.authors[:3]) + (" et al." if len(paper.authors) > 3 else "")
         click.echo(f"{rank:3}. {paper.title}  [{paper.key}]")
@@ -83,6 +98,8 @@ def search(
         snippet = _TAG.sub("", result.snippet_html)
         if snippet:
             click.echo(f"     {html.unescape(snippet)}")
+        if result.why is not None and result.why.line():
+            click.echo(f"     why: {result.why.line()}")
 
 
 @click.command()

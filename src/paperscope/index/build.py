@@ -104,7 +104,7 @@ def update_keyword(
     started = time.perf_counter()
     meta = MetaIndex.open(meta_dir(index_dir), writable=True)
     directory = keyword_dir(index_dir)
-    fresh = rebuild or not KeywordIndex.exists(directory) or not meta.state_path.exists()
+    fresh = rebuild or not KeywordIndex.exists(directory) or not meta.state_path.exists() or meta.stale
     if shards is not None and KeywordIndex.shards_in(directory) != shards:
         fresh = True
     if shards is None:

@@ -35,7 +35,7 @@ from ..errors import QueryError
 from ..query_model import ParsedQuery
 from ..store import Paper
 from .hits import Hits
-from .keyword_query import NAME_ANALYZER, TEXT_ANALYZER, QueryBuilder, make_schema, query_stems
+from .keyword_query import NAME_ANALYZER, TEXT_ANALYZER, QueryBuilder, make_schema, query_stems, word_stems
 from .meta import MetaFilter, paper_day
 
 WRITER_HEAP = 256_000_000
@@ -196,9 +196,12 @@ class KeywordIndex:
                     raw.wait_merging_threads()
 
     # -- searching -------------------------------------------------------------------------
-    def build_query(self, parsed: ParsedQuery, flt: MetaFilter | None = None) -> tuple[tantivy.Query, bool]:
+    def build_query(
+        self, parsed: ParsedQuery, flt: MetaFilter | None = None, *, strict: bool = True
+    ) -> tuple[tantivy.Query, bool]:
         """The query for ``parsed`` and ``flt``, and whether it scores by text at all."""
-        return self.queries.build(parsed, flt)
+        shares = {stem: self.doc_share(stem) for stem in word_stems(parsed.words)} if strict else None
+        return self.queries.build(parsed, flt, strict=strict, shares=shares)
 
     def _each_shard(self, work: Callable[[int, int, tantivy.Searcher], T]) -> list[T]:
         """``work(shard number, shard count, its searcher)`` on every shard, in parallel;
@@ -220,6 +223,7 @@ class KeywordIndex:
         order: str = "relevance",
         *,
         count: bool = True,
+        strict: bool = True,
     ) -> tuple[Hits, int]:
         """Hits ``offset .. offset+limit`` in ``order``, and how many documents match in all.
 
@@ -227,7 +231,7 @@ class KeywordIndex:
         document, which stops tantivy skipping blocks that cannot reach the top ``limit``, and
         costs most for the commonest words of a large index.  Fusion needs only the top hits.
         """
-        query, scored = self.build_query(parsed, flt)
+        query, scored = self.build_query(parsed, flt, strict=strict)
         if order == "relevance" and not scored:
             order = "date"  # nothing to rank by: newest first
         field = None if order == "relevance" else ("published" if order == "date" else "upvotes")
@@ -288,6 +292,22 @@ class KeywordIndex:
             return ids
         keep = self._restricted_ids(query, ids)
         return np.asarray([i for i in ids.tolist() if i in keep], dtype=np.int64)
+
+    def holding_a_word(self, parsed: ParsedQuery, ids: np.ndarray) -> np.ndarray:
+        """The subset of ``ids`` (order kept) whose title or abstract holds one of the query's
+        uncommon words (see :data:`.keyword_query.COMMON_WORD_SHARE`)."""
+        shares = {stem: self.doc_share(stem) for stem in word_stems(parsed.words)}
+        query = self.queries.uncommon_word(parsed.words, shares)
+        if query is None or len(ids) == 0:
+            return ids[:0]
+        keep = self._restricted_ids(query, ids)
+        return np.asarray([i for i in ids.tolist() if i in keep], dtype=np.int64)
+
+    def doc_share(self, stem: str) -> float:
+        """The share of papers whose title or abstract holds ``stem`` (an analysed word)."""
+        searchers = [shard.searcher() for shard in self.shards]
+        docs = sum(int(s.num_docs) for s in searchers)
+        return sum(int(s.doc_freq("body", stem)) for s in searchers) / max(docs, 1)
 
     def stems(self, parsed: ParsedQuery) -> set[str]:
         """The analysed forms of the query's words and phrases, for highlighting."""

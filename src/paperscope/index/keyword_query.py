@@ -16,7 +16,8 @@ is answered inside retrieval and still returns a full page.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import tantivy
@@ -30,7 +31,31 @@ AUTHOR_BOOST = 1.0
 # Up to this many ids, "only these papers" is a disjunction of id terms, above it a term set.
 ID_TERMS_MAX = 2048
 
+# How many of a query's distinct words a paper must contain to match it (bare words; phrases
+# and ``author:`` are always required).  Up to ALL_WORDS_UP_TO words, every one; above, this
+# share of them, rounded up.  Chosen by measurement (bench/ranking.py; see search/fusion.py).
+ALL_WORDS_UP_TO = 2
+MIN_WORD_SHARE = 0.5
+# A word held by more than this share of papers ("model", "large", "language" in a library of
+# machine-learning papers) is common: it adds to the score but is not required, as in Lucene's
+# common-terms query; "influence functions for large language models" then asks for the words
+# that say what the query is about.
+COMMON_WORD_SHARE = 0.2
+
 Occur = tantivy.Occur
+
+
+def required_words(count: int) -> int:
+    """How many of ``count`` distinct query words a matching paper must contain."""
+    if count <= ALL_WORDS_UP_TO:
+        return count
+    return max(ALL_WORDS_UP_TO, math.ceil(MIN_WORD_SHARE * count))
+
+
+def _boosted(query: tantivy.Query, boost: float) -> tantivy.Query:
+    # A boost of 1 changes no score, and leaving it out keeps the clause a plain term
+    # query, which tantivy can skip through block by block (block-max WAND).
+    return query if boost == 1.0 else tantivy.Query.boost_query(query, boost)
 
 
 def _analyzer(*, stem: bool, stopwords: bool = False) -> tantivy.TextAnalyzer:
@@ -95,27 +120,56 @@ class QueryBuilder:
     def _author(self, name: str) -> tantivy.Query | None:
         return self._terms("authors", NAME_ANALYZER.analyze(name))
 
-    def _word_clauses(self, words: Sequence[str]) -> list[tuple[Any, tantivy.Query]]:
-        """Bare words: BM25 over title + abstract, the title again, and authors; any word may match."""
-        text = " ".join(words)
-        stems = QUERY_ANALYZER.analyze(text) or TEXT_ANALYZER.analyze(text)
-        names = NAME_ANALYZER.analyze(text)
-        clauses: list[tuple[Any, tantivy.Query]] = []
+    def word_groups(self, words: Sequence[str]) -> dict[str, list[tantivy.Query]]:
+        """One clause list per distinct query word (its stem): the word in title + abstract,
+        in the title again, or as an author's name."""
+        groups: dict[str, list[tantivy.Query]] = {}
+        stems = word_stems(words)
+        stopwords_only = not any(QUERY_ANALYZER.analyze(token) for token in stems.values())
+        for stem, token in stems.items():
+            clauses = groups[stem] = [
+                _boosted(tantivy.Query.term_query(self.schema, field, stem), boost)
+                for field, boost in (("body", BODY_BOOST), ("title", TITLE_BOOST))
+            ]
+            if len(token) > 2 and not stopwords_only:
+                clauses.append(_boosted(tantivy.Query.term_query(self.schema, "authors", token), AUTHOR_BOOST))
+        return groups
 
-        def boosted(query: tantivy.Query, boost: float) -> tantivy.Query:
-            # A boost of 1 changes no score, and leaving it out keeps the clause a plain term
-            # query, which tantivy can skip through block by block (block-max WAND).
-            return query if boost == 1.0 else tantivy.Query.boost_query(query, boost)
+    def _words(self, words: Sequence[str], *, strict: bool = True,
+               shares: Mapping[str, float] | None = None) -> tantivy.Query | None:
+        """The words as one query.  ``strict``: a paper must hold :func:`required_words` of the
+        query's uncommon words (``shares``: the share of papers holding each word; words above
+        :data:`COMMON_WORD_SHARE` only add to the score), or of all its words when every one is
+        common.  Not strict: any one word will do."""
+        groups = self.word_groups(words)
+        if not groups:
+            return None
+        if not strict or len(groups) == 1:
+            # Any word: one flat disjunction of term queries (same scores as nesting them),
+            # which tantivy prunes block by block.
+            return tantivy.Query.boolean_query([(Occur.Should, q) for qs in groups.values() for q in qs])
+        nested = {stem: tantivy.Query.boolean_query([(Occur.Should, q) for q in qs]) for stem, qs in groups.items()}
+        shares = shares or {}
+        rare = [stem for stem in nested if shares.get(stem, 0.0) <= COMMON_WORD_SHARE]
+        required = rare or list(nested)
+        need = required_words(len(required))
+        if need >= len(required):
+            # Every one: a conjunction, which tantivy answers by intersecting posting lists.
+            clauses = [(Occur.Must, nested[stem]) for stem in required]
+        else:
+            some = tantivy.Query.boolean_query([(Occur.Should, nested[stem]) for stem in required], need)
+            clauses = [(Occur.Must, some)]
+        clauses += [(Occur.Should, nested[stem]) for stem in nested if stem not in required]
+        return tantivy.Query.boolean_query(clauses)
 
-        for stem in dict.fromkeys(stems):
-            for field, boost in (("body", BODY_BOOST), ("title", TITLE_BOOST)):
-                clauses.append((Occur.Should, boosted(tantivy.Query.term_query(self.schema, field, stem), boost)))
-        for name in dict.fromkeys(names):
-            # Stop words ("and", "the") are left out: the stop-word analyser returns nothing for them.
-            if len(name) > 2 and QUERY_ANALYZER.analyze(name):
-                term = tantivy.Query.term_query(self.schema, "authors", name)
-                clauses.append((Occur.Should, boosted(term, AUTHOR_BOOST)))
-        return clauses
+    def uncommon_word(self, words: Sequence[str], shares: Mapping[str, float]) -> tantivy.Query | None:
+        """Any one of the query's uncommon words (any word when all are common), scored 0."""
+        groups = self.word_groups(words)
+        rare = [stem for stem in groups if shares.get(stem, 0.0) <= COMMON_WORD_SHARE] or list(groups)
+        clauses = [(Occur.Should, q) for stem in rare for q in groups[stem][:2]]  # title/abstract, not authors
+        if not clauses:
+            return None
+        return tantivy.Query.const_score_query(tantivy.Query.boolean_query(clauses), 0.0)
 
     def _filters(self, flt: MetaFilter) -> list[tantivy.Query]:
         out: list[tantivy.Query] = []
@@ -157,16 +211,21 @@ class QueryBuilder:
                 clauses.append((Occur.MustNot, query))
         return clauses
 
-    def build(self, parsed: ParsedQuery, flt: MetaFilter | None = None) -> tuple[tantivy.Query, bool]:
-        """The query for ``parsed`` and ``flt``, and whether it scores by text at all."""
+    def build(
+        self, parsed: ParsedQuery, flt: MetaFilter | None = None, *, strict: bool = True,
+        shares: Mapping[str, float] | None = None,
+    ) -> tuple[tantivy.Query, bool]:
+        """The query for ``parsed`` and ``flt``, and whether it scores by text at all.
+
+        ``strict`` (the default) asks for :func:`required_words` of the query's words; off, any
+        one word will do (the "closest papers" offered when nothing matches)."""
         clauses = self.constraints(parsed)
-        word_clauses = self._word_clauses(parsed.words) if parsed.words else []
+        words = self._words(parsed.words, strict=strict, shares=shares) if parsed.words else None
         filters = self._filters(flt or MetaFilter())
-        if word_clauses and not clauses and not filters:
-            # Words alone: the disjunction itself, not nested in a one-clause conjunction (same
+        if words is not None and not clauses and not filters:
+            # Words alone: the query itself, not nested in a one-clause conjunction (same
             # scores), so that tantivy's top-k pruning applies: ~25% off p95 at 1M papers.
-            return tantivy.Query.boolean_query(word_clauses), True
-        words = tantivy.Query.boolean_query(word_clauses) if word_clauses else None
+            return words, True
         scored = words is not None or any(o == Occur.Must for o, _ in clauses)
         if words is not None:
             clauses.append((Occur.Must, words))
@@ -194,6 +253,21 @@ class QueryBuilder:
         else:
             query = tantivy.Query.term_set_query(self.schema, "id", [int(i) for i in ids])
         return tantivy.Query.const_score_query(query, 0.0)
+
+
+def word_stems(words: Sequence[str]) -> dict[str, str]:
+    """The distinct words of ``words`` by stem -> the word as typed (lower-cased), in order.
+
+    English stop words are left out ("the", "of") unless they are all there is.  These are the
+    words a query's matching rule counts (:func:`required_words`)."""
+    tokens = [t for word in words for t in NAME_ANALYZER.analyze(word)]
+    keep_stopwords = not QUERY_ANALYZER.analyze(" ".join(tokens))
+    out: dict[str, str] = {}
+    for token in tokens:
+        stems = QUERY_ANALYZER.analyze(token) or (TEXT_ANALYZER.analyze(token) if keep_stopwords else [])
+        for stem in stems:
+            out.setdefault(stem, token)
+    return out
 
 
 def query_stems(parsed: ParsedQuery) -> set[str]:

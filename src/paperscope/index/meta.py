@@ -30,7 +30,7 @@ from ..store import Paper
 # from filtering (a fixed width keeps the filter a single vectorised comparison).  Even: the
 # filter reads two slots at a time.
 CATEGORY_SLOTS = 6
-_COLUMNS = ("present", "day", "upvotes", "cats")
+_COLUMNS = ("present", "day", "upvotes", "cats", "code")
 
 
 def day_number(published: str | None) -> int:
@@ -56,10 +56,11 @@ class MetaFilter:
     until: int = 0
     categories: tuple[str, ...] = ()
     min_upvotes: int | None = None
+    has_code: bool = False  # only papers with a code link
 
     @property
     def active(self) -> bool:
-        return bool(self.since or self.until or self.categories or self.min_upvotes)
+        return bool(self.since or self.until or self.categories or self.min_upvotes or self.has_code)
 
 
 class MetaIndex:
@@ -71,6 +72,9 @@ class MetaIndex:
         self.day: npt.NDArray[np.int32] = np.zeros(0, dtype=np.int32)
         self.upvotes: npt.NDArray[np.int32] = np.zeros(0, dtype=np.int32)
         self.cats: npt.NDArray[np.int16] = np.zeros((0, CATEGORY_SLOTS), dtype=np.int16)
+        self.code: npt.NDArray[np.bool_] = np.zeros(0, dtype=bool)
+        # True when the files on disk predate a column (``code``): the next update rebuilds them.
+        self.stale = False
         self._stamp: float | None = None
 
     @property
@@ -90,10 +94,19 @@ class MetaIndex:
         except FileNotFoundError:
             return
         mode: Any = None if writable else "r"
-        arrays = {name: np.load(self.directory / f"{name}.npy", mmap_mode=mode) for name in _COLUMNS}
+        arrays = {}
+        for name in _COLUMNS:
+            try:
+                arrays[name] = np.load(self.directory / f"{name}.npy", mmap_mode=mode)
+            except FileNotFoundError:
+                if name != "code":
+                    raise
+                # Written before papers' code links were indexed: none known until a rebuild.
+                arrays[name] = np.zeros(arrays["present"].shape[0], dtype=bool)
+                self.stale = True
         if writable:
             arrays = {name: np.array(value) for name, value in arrays.items()}
-        self.present, self.day, self.upvotes, self.cats = (arrays[name] for name in _COLUMNS)
+        self.present, self.day, self.upvotes, self.cats, self.code = (arrays[name] for name in _COLUMNS)
         self.seq = int(state["seq"])
         self.vocab = dict(state["vocab"])
         self._stamp = stamp
@@ -117,6 +130,7 @@ class MetaIndex:
         self.day = np.concatenate([self.day, np.zeros(extra, dtype=np.int32)])
         self.upvotes = np.concatenate([self.upvotes, np.zeros(extra, dtype=np.int32)])
         self.cats = np.concatenate([self.cats, np.full((extra, CATEGORY_SLOTS), -1, dtype=np.int16)])
+        self.code = np.concatenate([self.code, np.zeros(extra, dtype=bool)])
 
     def _code(self, category: str) -> int:
         code = self.vocab.get(category)
@@ -131,6 +145,7 @@ class MetaIndex:
             self.present[paper.id] = True
             self.day[paper.id] = paper_day(paper)
             self.upvotes[paper.id] = paper.upvotes
+            self.code[paper.id] = bool(paper.code_url)
             codes = [self._code(c.lower()) for c in paper.categories[:CATEGORY_SLOTS]]
             self.cats[paper.id] = codes + [-1] * (CATEGORY_SLOTS - len(codes))
 
@@ -142,7 +157,8 @@ class MetaIndex:
     def clear(self) -> None:
         fresh = MetaIndex(self.directory)
         self.present, self.day, self.upvotes, self.cats = fresh.present, fresh.day, fresh.upvotes, fresh.cats
-        self.vocab, self.seq = {}, 0
+        self.code = fresh.code
+        self.vocab, self.seq, self.stale = {}, 0, False
 
     def save(self, seq: int) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -171,6 +187,8 @@ class MetaIndex:
             mask &= (self.day <= flt.until) & (self.day > 0)
         if flt.min_upvotes:
             mask &= self.upvotes >= flt.min_upvotes
+        if flt.has_code:
+            mask &= self.code
         if flt.categories:
             codes = [self.vocab[c] for c in flt.categories if c in self.vocab]
             if not codes:
@@ -195,6 +213,20 @@ class MetaIndex:
         if not flt.active:
             return None
         return np.flatnonzero(self.mask(flt)).astype(np.int64)
+
+    def categories_of(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int16]:
+        """The category codes of ``ids`` (rows of :data:`CATEGORY_SLOTS`, -1 = none); see ``vocab``."""
+        inside = ids < self.cats.shape[0]
+        out = np.full((ids.shape[0], CATEGORY_SLOTS), -1, dtype=np.int16)
+        out[inside] = self.cats[ids[inside]]
+        return out
+
+    def with_code(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Whether each of ``ids`` has a code link."""
+        inside = ids < self.code.shape[0]
+        out = np.zeros(ids.shape[0], dtype=bool)
+        out[inside] = self.code[ids[inside]]
+        return out
 
     def values(self, column: str, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
         """``day`` or ``upvotes`` for ``ids`` (0 for ids this index has not seen)."""

@@ -182,6 +182,17 @@ class SemanticIndex:
         q = self.embed_query(query) if vector is None else vector
         return self.search_vector(q, k, allowed, at_least=at_least)
 
+    def similarity(self, vector: npt.NDArray[np.float32], ids: npt.NDArray[np.int64]) -> dict[int, float]:
+        """Cosine similarity of ``vector`` with each of ``ids`` that has an embedding."""
+        snap = self.snapshot()
+        if snap is None or len(ids) == 0:
+            return {}
+        found, positions = snap.lookup(np.asarray(ids, dtype=np.int64))
+        if len(found) == 0:
+            return {}
+        scores = snap.rows(positions) @ np.asarray(vector, dtype=np.float32)
+        return dict(zip(found.tolist(), scores.astype(float).tolist(), strict=True))
+
     def related(self, paper_id: int, k: int) -> Hits:
         """Nearest neighbours of a paper's own vector, the paper itself left out."""
         snap = self.snapshot()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
@@ -18,6 +18,7 @@ from .schemas import (
     PaperOut,
     ScoredPaper,
     SearchItem,
+    SearchPage,
     VoteOut,
     daily_out,
     paper_out,
@@ -25,6 +26,9 @@ from .schemas import (
 )
 from .security import bearer_token, check_csrf, client_key, current_user
 from .state import web_state
+
+if TYPE_CHECKING:
+    from ..search.api import SearchResult
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut, "description": "A parameter is not valid; `parameter` names it."},
@@ -107,10 +111,43 @@ def search(
         raise BadParameter("q", str(error)) from error
     except PaperscopeError as error:
         raise HTTPException(503, str(error)) from error
-    return [
-        SearchItem(**daily_out(r.paper).model_dump(), highlight=r.snippet_html, score=r.score)
-        for r in response.results
-    ]
+    return [_search_item(r) for r in response.results]
+
+
+def _search_item(result: SearchResult) -> SearchItem:
+    why = result.why.as_dict() if result.why is not None else None
+    return SearchItem(**daily_out(result.paper).model_dump(), highlight=result.snippet_html, score=result.score,
+                      why=why)
+
+
+@router.get("/search", response_model=SearchPage, response_model_exclude_none=True)
+def search_page(
+    request: Request,
+    q: Annotated[str, Query(min_length=1, max_length=500, description="the search box's query language")],
+    limit: Limit = 20,
+    p: Annotated[int, Query(ge=0, le=MAX_PAGE)] = 0,
+    mode: Annotated[str, Query(pattern="^(hybrid|keyword|semantic)$")] = "hybrid",
+    sort: Annotated[str, Query(pattern="^(relevance|date|upvotes)$")] = "relevance",
+    category: Annotated[list[str] | None, Query(max_length=40)] = None,
+    since: Annotated[str | None, Query(max_length=10)] = None,
+    until: Annotated[str | None, Query(max_length=10)] = None,
+    has_code: bool = False,
+) -> SearchPage:
+    """Search with the result set's size, facets (category, year, has_code) and each result's reasons."""
+    from ..search.api import SearchRequest
+
+    request_ = SearchRequest(query=q, mode=mode, limit=limit, offset=p * limit, sort=sort,
+                             categories=category or [], since=since, until=until, has_code=has_code)
+    try:
+        response = web_state(request).searcher.search(request_)
+    except QueryError as error:
+        raise BadParameter("q", str(error)) from error
+    except PaperscopeError as error:
+        raise HTTPException(503, str(error)) from error
+    return SearchPage(total=response.total, total_exact=response.total_exact, mode=response.mode,
+                      warnings=response.warnings, facets=response.facets,
+                      results=[_search_item(r) for r in response.results],
+                      closest=[_search_item(r) for r in response.closest])
 
 
 @router.get("/trending", response_model=list[ScoredPaper], response_model_exclude_none=True)
@@ -141,7 +178,9 @@ def related(request: Request, id: str, limit: Limit = 10) -> list[ScoredPaper]:
     found = related_papers(state, paper, limit)
     if found.unavailable:
         raise HTTPException(503, found.unavailable)
-    return [ScoredPaper(paper=paper_out(p), score=round(score, 6)) for p, score in found.papers]
+    return [
+        ScoredPaper(paper=paper_out(p), score=round(score, 6), why=found.why.get(p.id)) for p, score in found.papers
+    ]
 
 
 @router.post("/papers/{id:path}/upvote", response_model=VoteOut, responses={401: {"model": ErrorOut}})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -203,12 +204,13 @@ def search_page(
     category: Annotated[str | None, Query(max_length=40)] = None,
     # A string: the form sends "min_upvotes=" when the field is left empty.
     min_upvotes: Annotated[str | None, Query(max_length=12)] = None,
+    has_code: Annotated[bool, Query()] = False,
     p: Annotated[int, Query(ge=0, le=MAX_PAGE)] = 0,
 ) -> Response:
     state = web_state(request)
     size = 20
     wanted_upvotes = _optional_count(min_upvotes, "min_upvotes")
-    form = {
+    form: dict[str, object] = {
         "q": q,
         "mode": mode,
         "sort": sort,
@@ -216,14 +218,21 @@ def search_page(
         "until": until or "",
         "category": category or "",
         "min_upvotes": "" if wanted_upvotes is None else wanted_upvotes,
+        "has_code": has_code,
     }
+    try:
+        categories = state.searcher.library_categories()
+    except (PaperscopeError, ImportError):
+        categories = []
     context: dict[str, object] = {
         "form": form,
         "sorts": SEARCH_SORTS,
         "modes": SEARCH_MODES,
+        "categories": categories,
         "page": p,
         "response": None,
         "error": None,
+        "link": lambda **changes: search_url(form, **changes),
     }
     query = q.strip()
     if not query:
@@ -245,6 +254,7 @@ def search_page(
         categories=[category] if category else [],
         min_upvotes=wanted_upvotes,
         sort=sort,
+        has_code=has_code,
     )
     status = 200
     try:
@@ -260,6 +270,16 @@ def search_page(
         context["voted"] = _voted(request, [r.paper for r in response.results])
         context["more"] = response.total > (p + 1) * size
     return render(request, "search.html", context, status_code=status)
+
+
+def search_url(form: dict[str, object], **changes: object) -> str:
+    """The search page's URL for ``form`` with ``changes`` (a facet chosen, a page turned);
+    empty values are left out."""
+    values = {**form, **changes}
+    if "p" not in changes:
+        values.pop("p", None)  # a new filter starts again from the first page
+    params = {k: ("1" if v is True else v) for k, v in values.items() if v not in (None, "", False)}
+    return "/search?" + urlencode(params)
 
 
 def _optional_count(value: str | None, parameter: str) -> int | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import PaperscopeError
 from ..store.models import Paper
@@ -26,6 +27,7 @@ class Related:
     papers: list[tuple[Paper, float]] = field(default_factory=list)
     how: str | None = None
     unavailable: str | None = None
+    why: dict[int, dict[str, Any]] = field(default_factory=dict)  # by paper id
 
 
 def related_papers(state: WebState, paper: Paper, limit: int) -> Related:
@@ -43,4 +45,4 @@ def _find(state: WebState, paper: Paper, limit: int) -> Related:
     except (PaperscopeError, ImportError) as error:
         log.info("no related papers for %s: %s", paper.key, error)
         return Related(unavailable=NO_INDEX)
-    return Related(found.papers, found.how)
+    return Related(found.papers, found.how, why=found.why)

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..store.accounts import VoteCounts
@@ -65,11 +67,29 @@ class DailyPaper(BaseModel):
 class ScoredPaper(BaseModel):
     paper: PaperOut
     score: float
+    why: dict[str, Any] | None = Field(default=None, description="related papers: similarity and shared title words")
 
 
 class SearchItem(DailyPaper):
     highlight: str | None = Field(default=None, description="abstract snippet with <mark> around matches")
     score: float | None = None
+    why: dict[str, Any] | None = Field(
+        default=None,
+        description="why it matched: found_by (keyword/semantic), fields -> query words it holds, "
+        "matched_words of query_words, phrases, semantic (cosine similarity)",
+    )
+
+
+class SearchPage(BaseModel):
+    """``/api/search``: one page of results with the set's size, facets and reasons."""
+
+    total: int = Field(description="papers in the result set")
+    total_exact: bool = Field(description="false when total is an estimate of a larger set")
+    mode: str
+    warnings: list[str]
+    facets: dict[str, Any] | None = Field(default=None, description="counts by category, year and has_code")
+    results: list[SearchItem]
+    closest: list[SearchItem] = Field(description="when nothing matches: the nearest papers, apart")
 
 
 class VoteOut(BaseModel):
