@@ -64,7 +64,7 @@ def collect(store: Store, queries: dict[str, str]) -> dict[str, dict[str, Any]]:
     (kept in the home as ``ranking-lists.pickle``: collecting takes minutes)."""
     cache = Path(store.settings.home) / "ranking-lists.pickle"
     if cache.exists():
-        return pickle.loads(cache.read_bytes())  # noqa: S301 - written by this script
+        return pickle.loads(cache.read_bytes())
     out = _collect(store, queries)
     cache.write_bytes(pickle.dumps(out))
     return out
@@ -203,17 +203,21 @@ def variants(data: dict[str, dict[str, Any]], qrels: dict[str, dict[str, int]]) 
                         member_kw = d["rare_held"][common] >= need(rare, share)
                     else:
                         member_kw = d["held"] >= need(d["words"], share)
-                    members = set(d["kw_ids"][member_kw].tolist()) | set(d["sem_ids"][d["sem_scores"] >= floor].tolist())
-                    ranked = fuse(d["kw_ids"], norm(d["kw_scores"]), d["sem_ids"][:300], norm(d["sem_scores"][:300]), 0.5)
+                    members = set(d["kw_ids"][member_kw].tolist())
+                    members |= set(d["sem_ids"][d["sem_scores"] >= floor].tolist())
+                    ranked = fuse(d["kw_ids"], norm(d["kw_scores"]), d["sem_ids"][:300],
+                                  norm(d["sem_scores"][:300]), 0.5)
                     runs[q] = [i for i in ranked if i in members]
                     sizes.append(len(members))
-                row(f"hybrid ranked whole, cut: uncommon(<={common:g}) words >= {share:g}, cos >= {floor:g}", runs, sizes)
+                row(f"hybrid ranked whole, cut: uncommon(<={common:g}) words >= {share:g}, cos >= {floor:g}",
+                    runs, sizes)
                 if floor == 0.35:
                     runs = {}
                     for q in qids:
                         d = data[q]
                         rare = d["rare_count"][common]
-                        member_kw = (d["rare_held"][common] >= need(rare, share)) if rare else (d["held"] >= need(d["words"], share))
+                        member_kw = (d["rare_held"][common] >= need(rare, share)) if rare \
+                            else (d["held"] >= need(d["words"], share))
                         runs[q] = d["kw_ids"][member_kw].tolist()
                     row(f"keyword, uncommon(<={common:g}) words >= {share:g}", runs, [len(r) for r in runs.values()])
     return rows

@@ -2,7 +2,8 @@
 
 Usage::
 
-    .venv/bin/python bench/search.py --papers 100000 [--home DIR] [--embed full|titles|cached|none] [--json]
+    .venv/bin/python bench/search.py --papers 100000 [--home DIR] [--embed full|titles|cached|none]
+        [--no-references] [--json]
 
 Prints ingest time, keyword index build time and rate, embedding time and rate, then for
 each mode (keyword, semantic, hybrid) p50/p95/p99 latency of ``Searcher.search`` end to end
@@ -20,7 +21,9 @@ HNSW index (100k papers and up) it also prints the index's recall@10 against exa
 on 200 real query embeddings, at several search widths.  Before timing, the serving process
 reads the home's files once into the page cache (a running server's state; this machine pages
 out memory left idle, so a home built an hour ago is otherwise read from disk); ``--cold``
-skips that.
+skips that.  Then (unless ``--no-references``) the same papers and queries go through raw
+tantivy (the keyword index's retrieval alone), SQLite FTS5 and bm25s (``bench/references.py``),
+and each mode's p95 is printed as a ratio to theirs.
 """
 
 from __future__ import annotations
@@ -271,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--cold", action="store_true",
                         help="do not read the home's files into the page cache before timing queries")
+    parser.add_argument("--no-references", action="store_true",
+                        help="skip the side-by-side run of raw tantivy, SQLite FTS5 and bm25s")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -293,6 +298,10 @@ def main(argv: list[str] | None = None) -> int:
                 if not child.is_alive():
                     raise SystemExit(f"the serving process died (exit status {child.exitcode})") from None
         child.join()
+        if not args.no_references:
+            from references import references
+
+            figures["references"] = references(home, queries)
     figures["cpus"] = os.cpu_count()
     if args.json:
         print(orjson.dumps(figures).decode())
@@ -321,6 +330,14 @@ def main(argv: list[str] | None = None) -> int:
             f"  {row['no_results']}   p95 by kind: "
             + ", ".join(f"{k} {v} ms ({row['count_by_kind'][k]})" for k, v in row["p95_ms_by_kind"].items())
         )
+    if "references" in figures:
+        refs = figures["references"]
+        print("retrieval floors, same papers and queries (top 20): " + ", ".join(
+            f"{name} p50 {r['p50_ms']} / p95 {r['p95_ms']} ms" for name, r in refs.items()))
+        for mode in modes:
+            row = figures["serving"][mode]
+            print(f"  {mode:8} p95 / reference p95: " + ", ".join(
+                f"{name} {row['p95_ms'] / max(r['p95_ms'], 1e-3):.1f}x" for name, r in refs.items()))
     serving = figures["serving"]
     print(
         f"serving process resident memory: {serving['rss_mib']} MiB "

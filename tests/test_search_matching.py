@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from semantic_helpers import daily_records
 
 from paperscope.index.build import update_indexes
 from paperscope.index.keyword_query import TEXT_ANALYZER
 from paperscope.records import PaperRecord
 from paperscope.search.api import Searcher, SearchRequest, SearchResponse
 from paperscope.store import Store
+from semantic_helpers import daily_records
 
 
 @pytest.fixture(scope="module")
