@@ -22,7 +22,7 @@ from ..errors import PaperscopeError, QueryError
 from ..index.build import keyword_dir, meta_dir
 from ..index.hits import Hits
 from ..index.keyword import KeywordIndex
-from ..index.keyword_query import query_stems, required_words, word_stems
+from ..index.keyword_query import query_stems, word_stems
 from ..index.meta import MetaFilter, MetaIndex, day_number
 from ..store import Paper, Store
 from .facets import category_counts, facets
@@ -297,9 +297,8 @@ class Searcher:
         if found.total == 0 and parsed.has_text and not flt.has_code:
             if request.offset == 0:
                 closest = self._closest(keyword, semantic, parsed, flt, mode, request.limit, words)
-            rule = f"{required_words(len(words))} of its {len(words)} words" if len(words) > 2 else "all its words"
-            warnings.append(f"nothing matches {rule if words else 'the query'} closely enough"
-                            + ("; closest papers shown apart" if closest else ""))
+            warnings.append("nothing matches: no paper holds enough of the query's words or is close enough"
+                            " in meaning" + ("; the closest papers are listed apart" if closest else ""))
         hits = found.hits
         page = slice(request.offset, needed)
         if request.sort != "relevance":
