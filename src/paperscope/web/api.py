@@ -31,9 +31,8 @@ if TYPE_CHECKING:
     from ..search.api import SearchResult
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorOut, "description": "A parameter is not valid; `parameter` names it."},
+    400: {"model": ErrorOut, "description": "A parameter is not valid (type, range, value); `parameter` names it."},
     404: {"model": ErrorOut, "description": "No such paper."},
-    422: {"model": ErrorOut, "description": "A parameter has the wrong type or range; `parameter` names it."},
 }
 router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
 

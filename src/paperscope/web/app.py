@@ -205,7 +205,9 @@ def _install_handlers(app: FastAPI) -> None:
         parameter = loc[-1] if loc else "request"
         message = f"{parameter}: {first.get('msg', 'invalid value')}"
         if _is_api(request):
-            return JSONResponse({"error": message, "parameter": parameter}, status_code=422)
+            # 400, as Hugging Face's API answers a parameter out of its range (limit=101); its
+            # clients (huggingface_hub) and ours see one status for every bad parameter.
+            return JSONResponse({"error": message, "parameter": parameter}, status_code=400)
         return render(request, "error.html", {"status": 400, "message": message}, status_code=400)
 
     @app.exception_handler(BadParameter)

@@ -79,7 +79,10 @@ def for_you_page(request: Request) -> Response:
     "/api/for-you",
     tags=["for you"],
     # Documented so that the OpenAPI schema covers every answer (tests/test_api_schema.py).
-    responses={401: {"model": ErrorOut, "description": "Not signed in and no bearer token."}},
+    responses={
+        400: {"model": ErrorOut, "description": "A parameter is not valid; `parameter` names it."},
+        401: {"model": ErrorOut, "description": "Not signed in and no bearer token."},
+    },
 )
 def for_you_json(request: Request, limit: Annotated[int, Query(ge=1, le=200)] = 20) -> JSONResponse:
     """The signed-in reader's recommendations (session cookie or ``Authorization: Bearer``),
