@@ -70,3 +70,13 @@ def test_head_answers_like_get_on_every_get_route(web_client: TestClient) -> Non
             assert head.headers.get("content-type") == get.headers.get("content-type"), path
         checked += 1
     assert checked >= 15
+
+
+def test_a_nul_anywhere_is_a_4xx_on_both_backends(web_client: TestClient) -> None:
+    api = web_client.get("/api/daily_papers", params={"category": "cs\x00CL"})
+    assert api.status_code == 400 and api.json()["parameter"] == "category"
+    assert web_client.get("/api/papers/%00").status_code == 400
+    assert web_client.get("/search", params={"q": "a\x00b"}).status_code == 400
+    token = csrf_of(web_client, "/signin")
+    form = web_client.post("/signin", data={"username": "a\x00b", "password": "x" * 10, "csrf_token": token})
+    assert form.status_code == 400  # wrong username or password, not a database error

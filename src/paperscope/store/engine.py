@@ -36,7 +36,26 @@ def create_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return sa.create_engine(url, pool_pre_ping=True)
+    engine = sa.create_engine(url, pool_pre_ping=True)
+    sa.event.listen(engine, "before_cursor_execute", _without_nul, retval=True)
+    return engine
+
+
+def _without_nul(
+    _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, executemany: bool
+) -> tuple[str, Any]:
+    """PostgreSQL refuses a NUL in text ("string literal cannot contain NUL"), which would turn
+    a hostile form field into a 500: lookups and single writes take the value without it (as
+    ingest does, records.vet).  Bulk writes (executemany) come from vetted ingest and are left
+    alone, so they pay nothing for it."""
+    if executemany or not parameters:
+        return statement, parameters
+    if isinstance(parameters, dict):
+        if any(isinstance(v, str) and "\x00" in v for v in parameters.values()):
+            parameters = {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in parameters.items()}
+    elif isinstance(parameters, list | tuple) and any(isinstance(v, str) and "\x00" in v for v in parameters):
+        parameters = type(parameters)(v.replace("\x00", "") if isinstance(v, str) else v for v in parameters)
+    return statement, parameters
 
 
 def migrate(engine: Engine) -> None:

@@ -71,7 +71,7 @@ from ..config import SERVE_SETTINGS_ENV, load_from_parent, load_settings
 from ..store import Store
 from . import api, auth, cite, health, pages, saved
 from .metrics import MetricsMiddleware
-from .middleware import HeadMiddleware, SecurityHeadersMiddleware
+from .middleware import HeadMiddleware, NulGuardMiddleware, SecurityHeadersMiddleware
 from .params import BadParameter
 from .state import RateLimited, WebSettings, WebState
 from .templating import STATIC_DIR, render
@@ -133,6 +133,7 @@ def create_app(
     # Outside the security headers, so it times the whole answer; inside HeadMiddleware, whose
     # GET copy of a HEAD's scope is the one the router marks with its route (a HEAD counts as GET).
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(NulGuardMiddleware)
     app.add_middleware(HeadMiddleware)  # outermost: the app below sees a GET
 
     @app.get("/favicon.ico", include_in_schema=False)
