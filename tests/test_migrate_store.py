@@ -79,6 +79,17 @@ def _accounts_and_digests(store: Store) -> None:
             t=NOW,
         )
         run("INSERT INTO digest_items VALUES (1, :p, '2026-02-27')", p=first.id)
+        # Work queues (migration 0007): a queued submission and a queued confirmation mail.
+        run(
+            "INSERT INTO fetch_queue (input, arxiv_id, submitted_by, list_date, status, next_attempt_at, created_at) "
+            "VALUES ('https://arxiv.org/abs/2611.00001v2', '2611.00001', 'ada', '2026-02-27', 'pending', :t, :t)",
+            t=NOW,
+        )
+        run(
+            "INSERT INTO mail_outbox (kind, recipient, message, message_id, status, next_attempt_at, created_at) "
+            "VALUES ('confirmation', 'ada@x.org', 'Subject: hi', '<1@x>', 'queued', :t, :t)",
+            t=NOW,
+        )
     store.set_job_state("harvest:oai", {"token": "résumé|123", "done": 40})
     # A local paper later found on arXiv: merged, its old id kept as an alias.
     title = "A made-up paper seen first on a saved page"
