@@ -131,11 +131,24 @@ def test_list_daily_papers_by_submitter(api: HfApi) -> None:
 
 
 def test_out_of_range_parameters_are_refused_not_ignored(api: HfApi) -> None:
-    # Hugging Face documents limit as 1-100 on daily lists; a bad date is a 4xx too.
-    for kwargs in ({"limit": 101}, {"date": "2024-13-01"}, {"week": "2024-W99"}, {"sort": "hot"}, {"p": -1}):
+    # A bad date, week, sort, page or a limit below 1 is a 400 naming the parameter.
+    for kwargs in ({"limit": 0}, {"date": "2024-13-01"}, {"week": "2024-W99"}, {"sort": "hot"}, {"p": -1}):
         with pytest.raises(HfHubHTTPError) as raised:
             list(api.list_daily_papers(**kwargs))  # type: ignore[arg-type]
-        assert raised.value.response.status_code == 400, kwargs  # as Hugging Face answers
+        assert raised.value.response.status_code == 400, kwargs
+
+
+def test_limits_above_the_largest_page_are_capped(api: HfApi, server: str) -> None:
+    # Hugging Face documents limit as 1-100 on daily lists and 1-120 on search (see MAX_LIMIT
+    # in web/api.py for the evidence and why above it is capped): 101 and more read as 100.
+    assert len(list(api.list_daily_papers(month="2026-02", sort="trending", limit=101))) == 100
+    capped = [p.id for p in api.list_daily_papers(month="2026-02", sort="trending", limit=10**6)]
+    assert capped == [p.id for p in api.list_daily_papers(month="2026-02", sort="trending", limit=100)]
+    assert len(list(api.list_papers(limit=500))) == 120
+    # The next page of a capped request starts after the 100 it answered, not after 10**6.
+    page1 = [p.id for p in api.list_daily_papers(month="2026-02", sort="trending", p=1, limit=500)]
+    full = [p.id for p in api.list_daily_papers(month="2026-02", sort="trending", p=0, limit=100)]
+    assert page1 and not set(page1) & set(full)
 
 
 def test_paper_info(api: HfApi) -> None:

@@ -71,7 +71,7 @@ def test_bad_parameters_name_the_parameter(web_client: TestClient) -> None:
         "/api/daily_papers?date=2026-02-27&month=2026-02": "month",
         "/api/papers/search?q=x&limit=0": "limit",
         "/api/trending?days=-1": "days",
-        "/api/papers/2602.23152/related?limit=1000": "limit",
+        "/api/papers/2602.23152/related?limit=0": "limit",
         "/api/papers/2601.00000": "id",
         "/api/papers/not-a-paper/related": "id",
     }

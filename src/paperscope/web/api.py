@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import AfterValidator
 
 from ..arxiv_ids import parse_arxiv_id
 from ..errors import PaperscopeError, QueryError
@@ -36,9 +37,25 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
 
-Limit = Annotated[int, Query(ge=1, le=100, description="how many items (1-100)")]
-# Hugging Face documents /api/papers/search's limit as 1-120 (and its daily lists' as 1-100);
-# pages stop where the searcher's deepest offset (10,000) would be passed at the largest limit.
+# A limit above the largest page is capped, not refused (limit=500 reads as limit=100).  The
+# evidence, checked 2026-12-05: Hugging Face's own papers skill (github.com/huggingface/skills,
+# skills/huggingface-papers/SKILL.md) documents /api/daily_papers' limit as "between 1 and 100"
+# and /api/papers/search's as "between 1 and 120", and huggingface_hub 2.4.0 sends any limit
+# unchecked ("Limit of papers to fetch"); nothing we could find (hub docs, hub-docs/huggingface_hub
+# issues, code that calls the API with limit=200) shows what the server does past the range, so
+# the earlier claim that Hugging Face answers limit=101 with a 400 has no source.  With no
+# evidence either way, the issue's preference holds: cap.  Below 1 is still a 400 naming it.
+MAX_LIMIT = 100
+
+
+def _cap(largest: int) -> AfterValidator:
+    return AfterValidator(lambda value: min(value, largest))
+
+
+Limit = Annotated[
+    int, Query(ge=1, description=f"how many items (1-{MAX_LIMIT}; more reads as {MAX_LIMIT})"), _cap(MAX_LIMIT)
+]
+# Pages stop where the searcher's deepest offset (10,000) would be passed at the largest limit.
 SEARCH_LIMIT = 120
 SEARCH_PAGES = 10_000 // SEARCH_LIMIT  # search.api.MAX_OFFSET, not imported: it loads numpy
 
@@ -87,7 +104,11 @@ def search(
         str | None,
         Query(max_length=500, description="words, a phrase, or an arXiv id; without it, the newest listed papers"),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=SEARCH_LIMIT, description=f"how many items (1-{SEARCH_LIMIT})")] = 20,
+    limit: Annotated[
+        int,
+        Query(ge=1, description=f"how many items (1-{SEARCH_LIMIT}; more reads as {SEARCH_LIMIT})"),
+        _cap(SEARCH_LIMIT),
+    ] = 20,
     p: Annotated[int, Query(ge=0, le=SEARCH_PAGES, description="page number, from 0")] = 0,
     mode: Annotated[str, Query(pattern="^(hybrid|keyword|semantic)$")] = "hybrid",
 ) -> list[SearchItem]:
