@@ -394,6 +394,15 @@ class Accounts:
             )
             return [int(r[0]) for r in rows]
 
+    def collection_added_at(self, collection_id: int) -> dict[int, str]:
+        """When each paper of a collection was saved to it (paper id -> ISO time)."""
+        with self.store.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT paper_id, added_at FROM collection_items WHERE collection_id = :c"),
+                {"c": collection_id},
+            )
+            return {int(r[0]): str(r[1]) for r in rows}
+
     def add_to_collection(self, user_id: int, collection_id: int, paper_id: int) -> bool:
         """Save a paper (True when newly added); raises AccountError when the collection is not theirs."""
         if self.get_collection(user_id, collection_id) is None:

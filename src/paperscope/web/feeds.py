@@ -14,7 +14,7 @@ abstract, a date and the upvote count.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal, TypedDict
 from urllib.parse import urlencode
@@ -106,10 +106,12 @@ def build_feed(
     page_url: str,
     span: tuple[str, str] | None = None,
     listed: bool = False,
+    added: Mapping[int, str] | None = None,
 ) -> bytes:
     """Render ``papers`` (in the given order) as an Atom or RSS document.  ``listed``: a list
     feed, whose entries are dated by the day each paper entered the list (within ``span``, the
-    first and last day of the list's period, when given)."""
+    first and last day of the list's period, when given).  ``added``: a collection's feed, whose
+    entries are dated by when each paper (by id) was saved to it."""
     base = base_url.rstrip("/")
     feed = FeedGenerator()
     # RSS <author> must be an email address; dc:creator takes names (Atom has <author><name>).
@@ -144,10 +146,12 @@ def build_feed(
         in_span = [d for d in paper.list_dates if span and span[0] <= d <= span[1]]
         list_day = in_span[0] if in_span else next(reversed(paper.list_dates), None)
         published = _timestamp(paper.published)
-        stamp = _timestamp(list_day) or published or _timestamp(paper.created_at) or datetime.now(UTC)
+        saved = _timestamp(added.get(paper.id)) if added is not None else None
+        stamp = saved or _timestamp(list_day) or published or _timestamp(paper.created_at) or datetime.now(UTC)
         entry.updated(stamp)
-        # RSS <pubDate> is the published time: on a list feed, the day the paper was listed.
-        entry.published(stamp if listed else published or stamp)
+        # RSS <pubDate> is the published time: on a list feed, the day the paper was listed; on a
+        # collection's, when it was saved there (what is new to a reader of that collection).
+        entry.published(stamp if listed or saved else published or stamp)
         entry.summary(_summary(paper))
         entry.content(_entry_html(paper, paper_url), type="html")
         for category in paper.categories:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..store.accounts import AccountError, User
@@ -15,6 +15,8 @@ from .templating import render
 
 router = APIRouter(include_in_schema=False)
 CollectionId = RowId
+# The feed's format is its extension (as under /feeds): anything else is a 4xx naming it.
+Format = Annotated[Literal["atom", "rss"], Path(description="atom or rss")]
 
 
 @router.get("/collections", response_class=HTMLResponse)
@@ -141,11 +143,12 @@ def share(
     return RedirectResponse(f"/collections/{collection_id}", status_code=303)
 
 
-@router.get("/collections/{collection_id}/feed.atom")
-def collection_feed(request: Request, collection_id: CollectionId) -> Response:
-    """A public collection's Atom feed, most recently added first (a private one is 404: feed
-    readers send no cookies, so there is no owner to recognise)."""
-    from .feeds import MEDIA_TYPES, build_feed
+@router.get("/collections/{collection_id}/feed.{fmt}", name="collection_feed")
+def collection_feed(request: Request, collection_id: CollectionId, fmt: Format) -> Response:
+    """A public collection's Atom or RSS feed, most recently added first, each entry dated by
+    when it was saved to the collection (a private one is 404: feed readers send no cookies, so
+    there is no owner to recognise)."""
+    from .feeds import MAX_ENTRIES, MEDIA_TYPES, build_feed
 
     store = web_state(request).store
     collection = store.accounts.visible_collection(collection_id, None)
@@ -154,12 +157,13 @@ def collection_feed(request: Request, collection_id: CollectionId) -> Response:
     owner = store.accounts.get_user(collection.user_id)
     base = str(request.base_url).rstrip("/")
     body = build_feed(
-        store.get_papers(store.accounts.collection_paper_ids(collection.id)[:100]),
-        fmt="atom",
+        store.get_papers(store.accounts.collection_paper_ids(collection.id)[:MAX_ENTRIES]),
+        fmt=fmt,
         title=f"{collection.name} (a paperscope collection by {owner.username if owner else 'someone'})",
         subtitle=f"Papers saved to the collection {collection.name}, most recently added first",
         base_url=base + "/",
-        self_url=f"{base}/collections/{collection.id}/feed.atom",
+        self_url=f"{base}/collections/{collection.id}/feed.{fmt}",
         page_url=f"{base}/collections/{collection.id}",
+        added=store.accounts.collection_added_at(collection.id),
     )
-    return Response(body, media_type=MEDIA_TYPES["atom"])
+    return Response(body, media_type=MEDIA_TYPES[fmt])
