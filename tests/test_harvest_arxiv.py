@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
 from paperscope.cli import main
-from paperscope.harvest.oai import OaiQuery
+from paperscope.harvest.oai import OaiQuery, set_spec_for
 from paperscope.store import Store
 from pg import child_env
 from replay_server import ReplayServer, Reply
@@ -157,6 +157,37 @@ def test_set_until_and_prefix_are_sent(
         "set": "physics:hep-th",
     }
     assert stored_ids(home) == sorted(PAGE_IDS[1])
+
+
+@pytest.mark.parametrize(
+    ("name", "spec"),
+    [
+        ("cs", "cs"),
+        ("stat.ML", "stat:stat:ML"),
+        ("cs.LG", "cs:cs:LG"),
+        ("q-bio.NC", "q-bio:q-bio:NC"),
+        # Physics archives sit under the physics group, as the recorded responses' setSpecs show.
+        ("hep-th", "physics:hep-th"),
+        ("astro-ph.GA", "physics:astro-ph:GA"),
+        ("cond-mat.str-el", "physics:cond-mat:str-el"),
+        ("physics", "physics"),
+        ("physics:hep-ex", "physics:hep-ex"),  # written as a spec: taken as is
+    ],
+)
+def test_set_spec_for_names_arxivs_sets(name: str, spec: str) -> None:
+    assert set_spec_for(name) == spec
+
+
+def test_recorded_physics_set_specs_match_the_mapping(shared_data: Path) -> None:
+    """Every archive setSpec in the recorded OAI answers is what ``--set ARCHIVE`` asks for."""
+    import re
+
+    specs = set()
+    for path in (shared_data / OAI).glob("*.xml"):
+        specs |= set(re.findall(r"<setSpec>([^<]+)</setSpec>", path.read_text(errors="replace")))
+    assert specs and all(s.startswith("physics:") for s in specs), specs
+    for spec in specs - {"physics:physics"}:  # "physics" alone is the whole group's set
+        assert set_spec_for(spec.split(":")[1]) == spec
 
 
 def test_no_records_match_is_an_empty_harvest(home: Path, replay: ReplayServer) -> None:

@@ -170,13 +170,33 @@ def harvest_oai(
 
 
 # -- incremental harvesting ---------------------------------------------------------------------
+# arXiv's archives of the physics group: their OAI sets sit under ``physics:`` (``physics:hep-th``,
+# ``physics:astro-ph:GA``); every other archive is a group of its own (``cs``, ``math``, ``stat``,
+# ``q-bio``, ``q-fin``, ``econ``, ``eess``).
+PHYSICS_ARCHIVES = frozenset(
+    {"astro-ph", "cond-mat", "gr-qc", "hep-ex", "hep-lat", "hep-ph", "hep-th", "math-ph", "nlin", "nucl-ex",
+     "nucl-th", "physics", "quant-ph"}
+)  # fmt: skip
+
+
 def set_spec_for(name: str) -> str:
-    """The OAI-PMH set of an archive or category as a person writes it: ``cs`` stays ``cs``;
-    ``stat.ML`` is arXiv's category set ``stat:stat:ML``; a spec with ``:`` is taken as written."""
-    if ":" in name or "." not in name:
+    """The OAI-PMH set of a group, archive or category as a person writes it.
+
+    The OAI endpoint (``oaipmh.arxiv.org/oai``, arXiv's OAI-PMH since 2025) names sets
+    ``group[:archive[:CATEGORY]]``: ``cs``, ``stat:stat:ML``, ``physics:hep-th``,
+    ``physics:astro-ph:GA``.  Evidence: the recorded responses in ``../shared/data/arxiv/oai-pmh``
+    carry ``<setSpec>physics:hep-th</setSpec>`` (and ``physics:astro-ph``, ``physics:quant-ph``...)
+    for physics archives; no ListSets answer is recorded there, and arXiv's help page
+    (info.arxiv.org/help/oa) names only the group and archive sets, so the category level
+    (``stat:stat:ML``, ``cs:cs:LG``) rests on what harvesters measured against the live ListSets
+    (it lists every category down to the leaf, e.g. ``cs:cs:AI`` and ``stat:stat:ML``).  A spec
+    that already has a ``:`` is taken as written."""
+    if ":" in name:
         return name
-    archive, _, _sub = name.partition(".")
-    return f"{archive}:{archive}:{_sub}"
+    archive, dot, sub = name.partition(".")
+    if archive in PHYSICS_ARCHIVES:
+        return f"physics:{archive}:{sub}" if dot else ("physics" if archive == "physics" else f"physics:{archive}")
+    return f"{archive}:{archive}:{sub}" if dot else archive
 
 
 def cursor_name(endpoint: str, set_spec: str | None, prefix: str) -> str:
