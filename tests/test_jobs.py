@@ -238,13 +238,22 @@ def test_a_job_killed_half_way_is_finished_by_the_next_run(shared_data: Path, ho
         process.communicate()
     assert process.returncode == -signal.SIGKILL
     killed = _job_runs(home)["harvest-arxiv"]
-    assert killed.last_status == "running" and killed.runs == 0  # what a killed run leaves behind
+    # What a killed run leaves behind: a "running" row whose lock nobody holds, read as interrupted.
+    assert killed.last_status == "interrupted" and killed.runs == 0 and killed.last_run == at + "Z"
+    listing = subprocess.run([EXE, "--home", str(home), "--quiet", "jobs", "--json"], env=env,
+                             capture_output=True, timeout=60, check=True)
+    (row,) = [r for r in orjson.loads(listing.stdout)["jobs"] if r["name"] == "harvest-arxiv"]
+    assert (row["last_status"], row["last_run"]) == ("interrupted", at + "Z")
+    text = subprocess.run([EXE, "--home", str(home), "--quiet", "jobs"], env=env, capture_output=True,
+                          text=True, timeout=60, check=True).stdout
+    assert f"interrupted: the run started at {at}Z ended without finishing" in text
     with Store.open(str(home), upgrade=False) as store:
         assert stored_ids(store) == sorted(PAGE_IDS[0])  # page 1 committed, nothing of page 2
 
     before = len(replay.requests_to("/oai"))
     rerun = subprocess.run(command, env=env, capture_output=True, timeout=120)
     assert rerun.returncode == 0, rerun.stderr.decode()
+    assert b"was interrupted; running it again" in rerun.stderr
     (outcome,) = orjson.loads(rerun.stdout)["runs"]
     assert outcome["status"] == "ok" and outcome["counts"]["added"] == len(ALL_IDS) - len(PAGE_IDS[0])
     # Only pages 2 and 3 were asked for again, by their resumption tokens.

@@ -5,15 +5,17 @@ from __future__ import annotations
 import threading
 
 from paperscope.store import Store
-from paperscope.store.jobs import FAILED, OK, RUNNING
+from paperscope.store.jobs import FAILED, INTERRUPTED, OK, RUNNING
 
 
 def test_a_run_is_recorded_start_to_end(store: Store) -> None:
     assert store.job_runs() == []
     store.jobs.set_next_run("harvest-hf", "2026-12-05T10:00:00Z")
-    store.jobs.started("harvest-hf", "2026-12-05T10:00:01Z")
-    (running,) = store.job_runs()
-    assert (running.name, running.last_status, running.runs) == ("harvest-hf", RUNNING, 0)
+    with store.jobs.lock("harvest-hf") as held:  # as the scheduler runs a job: under its lock
+        assert held
+        store.jobs.started("harvest-hf", "2026-12-05T10:00:01Z")
+        (running,) = store.job_runs()
+        assert (running.name, running.last_status, running.runs) == ("harvest-hf", RUNNING, 0)
     store.jobs.finished(
         "harvest-hf", at="2026-12-05T10:00:09Z", status=OK, counts={"added": 3}, error=None,
         next_run="2026-12-05T11:00:00Z",
@@ -56,5 +58,26 @@ def test_only_one_holder_of_a_job_lock(store: Store) -> None:
             assert seen == [False, True]  # busy for that job only
         with other.jobs.lock("digest") as again:
             assert again  # released when the holder is done
+    finally:
+        other.close()
+
+
+def test_a_running_row_nobody_holds_the_lock_of_reads_interrupted(store: Store) -> None:
+    """What a killed run leaves: ``running`` in the row, the lock free.  Shown as interrupted,
+    with the start time; the row itself is untouched for the next run to overwrite."""
+    other = Store.open(settings=store.settings)  # the run's own "process"
+    try:
+        with other.jobs.lock("enrich") as held:
+            assert held
+            other.jobs.started("enrich", "2026-12-05T10:00:00Z")
+            # Alive: another connection (or file handle) cannot take the lock.
+            assert [(r.name, r.last_status) for r in store.job_runs()] == [("enrich", RUNNING)]
+            assert store.jobs.is_held("enrich")
+        # The holder is gone without recording an end.
+        (run,) = store.job_runs()
+        assert (run.last_status, run.last_run, run.runs) == (INTERRUPTED, "2026-12-05T10:00:00Z", 0)
+        assert not store.jobs.is_held("enrich")
+        stored = store.jobs.get("enrich")
+        assert stored is not None and stored.last_status == RUNNING
     finally:
         other.close()

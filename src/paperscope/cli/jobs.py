@@ -42,6 +42,8 @@ def jobs(ctx: click.Context, as_json: bool) -> None:
         )
         if row["last_status"] == "failed" and row["last_error"]:
             click.echo(f"{'':14} failed: {row['last_error']}")
+        elif row["last_status"] == "interrupted":
+            click.echo(f"{'':14} interrupted: the run started at {row['last_run']} ended without finishing")
 
 
 @jobs.command("run")

@@ -27,7 +27,7 @@ from cronsim import CronSim, CronSimError
 from ..config import ConfigError, Settings
 from ..errors import PaperscopeError
 from ..store import Store
-from ..store.jobs import FAILED, OK, JobRun
+from ..store.jobs import FAILED, OK, RUNNING, JobRun
 from .catalog import CATALOG, Job, JobContext
 from .clock import Clock, SystemClock, as_utc, iso, parse_iso
 
@@ -161,6 +161,10 @@ class Scheduler:
 
     def _run_locked(self, job: Job, record: JobRun | None, now: datetime) -> Outcome:
         previous = parse_iso(record.last_run) if record and record.last_run else None
+        if record is not None and record.last_status == RUNNING:
+            # Read under the lock, so no one runs it: the run that wrote this was killed.  Its
+            # committed work stays; this run finishes the rest (harvests resume from their state).
+            log.warning("job %s: the run started at %s was interrupted; running it again", job.name, record.last_run)
         self.store.jobs.started(job.name, iso(now))
         log.info("job %s: started", job.name)
         context = JobContext(

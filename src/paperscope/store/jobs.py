@@ -5,6 +5,12 @@ The lock is a PostgreSQL session advisory lock in server mode (held by one conne
 run; a killed process's connection closes and frees it) and, on SQLite, a file lock beside the
 database file (``flock``: the kernel frees it when the process dies).  Either way a lock is
 tried, never waited for: another process running the job means this one skips the slot.
+
+A run is recorded ``running`` when it starts and ``ok``/``failed`` when it ends, both under the
+lock.  A process killed in between leaves ``running`` behind with its lock freed (by the kernel
+or the closed connection), so a ``running`` row whose lock nobody holds is read as
+``interrupted``: the lock, not the row, says whether a run is alive.  The row itself is left as
+it is; the next run (due at the slot the killed one was booked for) overwrites it.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from sqlalchemy.engine import Engine
 
 from .upsert import utc_now
 
-RUNNING, OK, FAILED = "running", "ok", "failed"
+RUNNING, OK, FAILED, INTERRUPTED = "running", "ok", "failed", "interrupted"
 
 
 @dataclass(slots=True)
@@ -79,14 +85,25 @@ class JobStore:
 
     # -- reading ----------------------------------------------------------------------------
     def runs(self) -> list[JobRun]:
+        """Every job's row, a ``running`` one whose process is gone shown as ``interrupted``."""
         with self.engine.connect() as conn:
             rows = conn.execute(sa.text(f"SELECT {_COLUMNS} FROM job_runs ORDER BY name")).all()
-        return [_row_to_run(row) for row in rows]
+        runs = [_row_to_run(row) for row in rows]
+        for run in runs:
+            if run.last_status == RUNNING and not self.is_held(run.name):
+                run.last_status = INTERRUPTED
+        return runs
 
     def get(self, name: str) -> JobRun | None:
+        """The row as stored (``running`` even when that run was killed): read under the lock."""
         with self.engine.connect() as conn:
             row = conn.execute(sa.text(f"SELECT {_COLUMNS} FROM job_runs WHERE name = :n"), {"n": name}).first()
         return _row_to_run(row) if row else None
+
+    def is_held(self, name: str) -> bool:
+        """Whether some process (this one included) holds job ``name``'s lock, i.e. runs it now."""
+        with self.lock(name) as held:
+            return not held
 
     # -- writing ----------------------------------------------------------------------------
     def _ensure(self, conn: sa.Connection, name: str) -> None:
