@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from ipaddress import ip_network
 from pathlib import Path
 
 import httpx
@@ -29,6 +30,14 @@ from web_support import SECRET
 EXE = str(Path(sys.executable).parent / "paperscope")
 
 
+LOCAL = ("127.0.0.1", 50000)  # TestClient's default peer is "testclient", which is no address
+
+
+def local(client: TestClient) -> TestClient:
+    """The same app seen from loopback, where /metrics and /healthz's detail answer by default."""
+    return TestClient(client.app, client=LOCAL)
+
+
 def families(text: str) -> dict[str, list[Sample]]:
     return {family.name: list(family.samples) for family in text_string_to_metric_families(text)}
 
@@ -39,6 +48,7 @@ def value(samples: list[Sample], name: str, **labels: str) -> float:
 
 
 def test_healthz_reports_database_index_lag_and_queues(web_client: TestClient, web_store: Store) -> None:
+    web_client = local(web_client)
     answer = web_client.get("/healthz")
     assert answer.status_code == 200, answer.text
     body = answer.json()
@@ -82,7 +92,7 @@ def _unreachable_store(home: Path) -> Store:
 
 def test_healthz_is_503_when_the_database_cannot_be_reached(home: Path) -> None:
     store = _unreachable_store(home)
-    with TestClient(create_app(store, secret_key=SECRET)) as client:
+    with TestClient(create_app(store, secret_key=SECRET), client=LOCAL) as client:
         answer = client.get("/healthz")
         assert answer.status_code == 503, answer.text
         body = answer.json()
@@ -100,7 +110,7 @@ def test_healthz_turns_503_when_postgresql_stops(tmp_path: Path) -> None:
     try:
         url = cluster.create_database()
         store = Store.open(str(tmp_path / "home"), url)
-        with TestClient(create_app(store, secret_key=SECRET)) as client:
+        with TestClient(create_app(store, secret_key=SECRET), client=LOCAL) as client:
             assert client.get("/healthz").status_code == 200
             cluster.stop()
             answer = client.get("/healthz")
@@ -112,6 +122,7 @@ def test_healthz_turns_503_when_postgresql_stops(tmp_path: Path) -> None:
 
 
 def test_metrics_count_requests_by_route_template(web_client: TestClient, web_store: Store) -> None:
+    web_client = local(web_client)
     _record_runs(web_store)
     before = families(web_client.get("/metrics").text)
     for key in ("1605.08386", "2602.23152"):
@@ -164,6 +175,72 @@ def test_metrics_count_requests_by_route_template(web_client: TestClient, web_st
     assert value(scraped["paperscope_job_failures"], "paperscope_job_failures_total", job="harvest-hf") == 1
     assert value(scraped["paperscope_job_failures"], "paperscope_job_failures_total", job="enrich") == 0
     assert value(scraped["paperscope_digests_sent"], "paperscope_digests_sent_total") == 0
+
+
+@pytest.mark.parametrize(
+    ("peer", "allowed"),
+    [
+        ("127.0.0.1", True),
+        ("::1", True),
+        ("::ffff:127.0.0.1", True),  # loopback on a dual-stack socket
+        ("10.20.30.40", True),
+        ("172.31.255.1", True),
+        ("192.168.1.9", True),
+        ("fd12:3456::1", True),
+        ("203.0.113.7", False),  # the internet
+        ("172.32.0.1", False),  # just outside 172.16.0.0/12
+        ("2001:db8::1", False),
+        ("testclient", False),  # not an address at all
+    ],
+)
+def test_metrics_and_healthz_detail_answer_local_and_private_clients_only(
+    web_client: TestClient, web_store: Store, peer: str, allowed: bool
+) -> None:
+    _record_runs(web_store)  # a failure reason that the public must not read
+    client = TestClient(web_client.app, client=(peer, 40000))
+    scrape = client.get("/metrics")
+    assert scrape.status_code == (200 if allowed else 403), scrape.text
+    if not allowed:
+        assert "PAPERSCOPE_METRICS_ALLOW" in scrape.text and "paperscope_" not in scrape.text
+    health = client.get("/healthz")
+    assert health.status_code == 200  # the up/down answer is public: a load balancer may be anywhere
+    if allowed:
+        assert health.json()["jobs"]["harvest-hf"]["last_error"] == "HTTP 503"
+    else:
+        assert health.json() == {"status": "ok"}
+
+
+def test_the_database_error_is_not_shown_to_the_public(home: Path) -> None:
+    store = _unreachable_store(home)
+    with TestClient(create_app(store, secret_key=SECRET), client=("203.0.113.7", 40000)) as client:
+        answer = client.get("/healthz")
+        assert answer.status_code == 503 and answer.json() == {"status": "unavailable"}
+        assert "127.0.0.1" not in answer.text
+
+
+def test_metrics_networks_and_token_are_settings(web_store: Store) -> None:
+    settings = web_store.settings.model_copy(
+        update={"metrics_allow": [ip_network("198.51.100.0/24")], "metrics_token": "scrape-me-4f9a"}
+    )
+    app = create_app(Store(settings, web_store.engine), secret_key=SECRET)
+    inside, outside = TestClient(app, client=("198.51.100.7", 1)), TestClient(app, client=("203.0.113.7", 1))
+    assert inside.get("/metrics").status_code == 200
+    assert TestClient(app, client=LOCAL).get("/metrics").status_code == 403  # loopback no longer listed
+    assert outside.get("/metrics").status_code == 403
+    bearer = {"Authorization": "Bearer scrape-me-4f9a"}
+    assert outside.get("/metrics", headers=bearer).status_code == 200
+    assert "jobs" in outside.get("/healthz", headers=bearer).json()
+    assert outside.get("/metrics", headers={"Authorization": "Bearer scrape-me-4f9b"}).status_code == 403
+    assert outside.get("/metrics", headers={"Authorization": "Basic scrape-me-4f9a"}).status_code == 403
+
+
+def test_metrics_allow_is_read_from_the_environment_and_checked(tmp_path: Path) -> None:
+    from paperscope.config import ConfigError, load_settings
+
+    settings = load_settings(tmp_path, environ={"PAPERSCOPE_METRICS_ALLOW": "10.1.0.0/16, ::1"})
+    assert settings.metrics_allow == [ip_network("10.1.0.0/16"), ip_network("::1/128")]
+    with pytest.raises(ConfigError, match="PAPERSCOPE_METRICS_ALLOW"):
+        load_settings(tmp_path, environ={"PAPERSCOPE_METRICS_ALLOW": "10.1.0.1/16"})
 
 
 @pytest.fixture()

@@ -28,7 +28,7 @@ from typing import Annotated, Any, Literal
 
 import orjson
 import platformdirs
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, IPvAnyNetwork, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -45,6 +45,9 @@ ENV_PREFIX = "PAPERSCOPE_"
 CONFIG_FILE = "config.toml"
 SECRET_FILE = "secret_key"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+# Who may scrape /metrics and read /healthz in full without a token: this host and the private
+# networks (RFC 1918, IPv6 unique-local) where a Prometheus server or a load balancer sits.
+DEFAULT_METRICS_ALLOW = ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"]
 DEFAULT_OAI_URL = "https://oaipmh.arxiv.org/oai"
 DEFAULT_HF_URL = "https://huggingface.co"
 DEFAULT_ARXIV_API_URL = "https://export.arxiv.org"
@@ -79,6 +82,11 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     secret: str | None = None
     index_refresh: float = Field(default=5.0, ge=0, allow_inf_nan=False)
+    # /metrics, and /healthz's detail, answer clients in these networks, or bearing the token.
+    metrics_allow: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_METRICS_ALLOW)  # type: ignore[arg-type]
+    )
+    metrics_token: str | None = None
 
     # -- sources -------------------------------------------------------------------------
     oai_url: str = DEFAULT_OAI_URL
@@ -128,7 +136,7 @@ class Settings(BaseSettings):
             data = {**data, "database_url": f"sqlite:///{Path(data['home']) / 'paperscope.db'}"}
         return data
 
-    @field_validator("jobs_off", "harvest_arxiv_sets", mode="before")
+    @field_validator("jobs_off", "harvest_arxiv_sets", "metrics_allow", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         # A variable holds "cs,stat.ML" (or a JSON list); the file holds a TOML list.

@@ -5,12 +5,23 @@ takes the worker out of rotation; nothing else here is worth failing a probe for
 index or a failed job still leaves a site that serves).  Its JSON says what an operator looks
 at first: the database, the index lag (changes not yet searchable), the last run of each job,
 and the fetch and mail queues.
+
+Both are for the operator, so both are guarded (:func:`trusted`): a client in
+``metrics_allow`` (this host and the private networks by default) or bearing ``metrics_token``
+(``Authorization: Bearer ...``) gets everything; anyone else gets 403 from ``/metrics`` and, from
+``/healthz``, the status code and ``{"status": ...}`` only.  ``/healthz`` stays public because a
+load balancer or an uptime checker outside the private networks needs the up/down answer, and
+the status code is all it reads; the detail is not for the public: the database error names the
+server's host, port, user and database, a job's failure reason names internal endpoints and the
+mail relay, and the queue and job counts describe the site's traffic.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 from dataclasses import dataclass, field
+from ipaddress import IPv6Address, ip_address
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -18,6 +29,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..config import Settings
 from ..store import JobRun, Store
 from .state import web_state
 
@@ -70,22 +82,47 @@ def read_health(store: Store) -> Health:
     return health
 
 
+def trusted(request: Request, settings: Settings) -> bool:
+    """Whether the client may read the operator's view: it presents ``metrics_token`` as a bearer
+    token, or its address is in ``metrics_allow`` (the peer's address; behind ``serve --proxy``,
+    the one the proxy forwarded)."""
+    if settings.metrics_token:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), settings.metrics_token.encode()):
+            return True
+    try:
+        address = ip_address(request.client.host if request.client else "")
+    except ValueError:  # no address (a unix socket), or a test client's name
+        return False
+    if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # ::ffff:127.0.0.1 on a dual-stack socket is 127.0.0.1
+    return any(address in network for network in settings.metrics_allow)
+
+
 @router.get("/healthz")
 def healthz(request: Request) -> Response:
-    health = read_health(web_state(request).store)
-    return JSONResponse(
-        health.as_dict(),
-        status_code=200 if health.database_ok else 503,
-        headers={"Cache-Control": "no-store"},
-    )
+    store = web_state(request).store
+    health = read_health(store)
+    body = health.as_dict()
+    if not trusted(request, store.settings):
+        body = {"status": body["status"]}
+    return JSONResponse(body, status_code=200 if health.database_ok else 503, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/metrics")
 def metrics(request: Request) -> Response:
     from .metrics import render_metrics
 
+    store = web_state(request).store
+    if not trusted(request, store.settings):
+        return Response(
+            "403: /metrics answers clients in PAPERSCOPE_METRICS_ALLOW or bearing PAPERSCOPE_METRICS_TOKEN\n",
+            status_code=403,
+            media_type="text/plain",
+            headers={"Cache-Control": "no-store"},
+        )
     return Response(
-        render_metrics(web_state(request).store),
+        render_metrics(store),
         media_type=CONTENT_TYPE_LATEST,
         headers={"Cache-Control": "no-store"},
     )
