@@ -90,7 +90,11 @@ def test_unknown_authors_and_dates_read_as_unknown(store: Store, shared_data: Pa
         listing = client.get("/papers?date=2026-02-27").text
         text = _card(listing, "2602.99998")
         assert "authors unknown" in text and "date unknown" in text and "0 authors" not in text
-        assert "Feb 27, 2026" not in text  # the list day is not a publication date
+        # The list day is shown as what it is (search and lists sort by it), never as a publication date.
+        assert "date unknown · listed Feb 27, 2026" in text
+        card = re.search(r'<article class="paper"[^>]*>(?:(?!</article>).)*/papers/2602.99998".*?</article>',
+                         listing, re.S)
+        assert card and '<a href="/papers?date=2026-02-27"><time datetime="2026-02-27">' in card.group(0)
         rss = client.get("/feeds/daily.rss?date=2026-02-27").text
         item = re.search(r"<item>(?:(?!</item>).)*2602.99998.*?</item>", rss, re.S)
         assert item and "Authors unknown" in item.group(0)
@@ -138,6 +142,16 @@ def test_home_page_says_when_its_newest_list_is_old(store: Store, shared_data: P
     with make_client(store) as client:
         home = _text(client.get("/").text)
     assert "Latest list: Feb 27, 2026 — the sources have not been harvested since Dec 3, 2026 (06:00 UTC)." in home
+    # A failed attempt after the last success is named, with its reason in a few words and the next try.
+    url = "https://huggingface.co/api/daily_papers?date=2026-12-04"
+    store.jobs.finished("harvest-hf", at="2026-12-04T08:00:00Z", status="failed", counts={},
+                        error=f"could not fetch {url}: ConnectError: [Errno -2] Name or service not known",
+                        next_run="2026-12-04T09:05:00Z")
+    with make_client(store) as client:
+        home = _text(client.get("/").text)
+    assert ("The last harvest attempt, Dec 4, 2026 (08:00 UTC), failed: could not reach huggingface.co. "
+            "The next try is on Dec 4, 2026 at 09:05 UTC.") in home
+    assert url not in home
     # A list of the last working day is current: no notice.
     today = datetime.now(UTC).date()
     store.write_records([PaperRecord(source="json-list", origin="t", title="Fresh Paper", arxiv_id="2612.00001",

@@ -102,6 +102,11 @@ def test_bad_period_parameters_are_400_pages(web_client: TestClient) -> None:
         assert '<p class="error" role="alert">' in page.text
     assert web_client.get("/papers?p=-1").status_code == 400
     assert web_client.get("/papers?sort=bogus").status_code == 400
+    # A choice among words is answered with the choices, not with a regular expression.
+    wrong_sort = web_client.get("/search?q=kv+cache&sort=newest")
+    assert wrong_sort.status_code == 400
+    assert "sort: must be one of relevance, date, upvotes (got &#39;newest&#39;)" in wrong_sort.text
+    assert "^(" not in wrong_sort.text
     empty = web_client.get("/papers?date=1999-01-01")
     assert empty.status_code == 200 and "No papers in this list" in empty.text
 
@@ -368,3 +373,27 @@ def test_search_page_shows_facets_reasons_and_a_category_chooser(web_client: Tes
     assert with_code.status_code == 200 and "<strong>with code</strong>" in with_code.text
     nothing = web_client.get("/search", params={"q": "sourdough zyzzyvan fermentation", "mode": "keyword"})
     assert "othing matches" in nothing.text
+
+
+def test_list_pages_share_the_category_chooser(web_client: TestClient) -> None:
+    # The day list and trending filter by the same chooser as search: the library's categories
+    # with names and counts, the chosen one selected, and an unknown one kept rather than lost.
+    for path in ("/papers?date=2026-02-27", "/trending"):
+        text = web_client.get(path).text
+        assert '<select id="category" name="category">' in text, path
+        assert re.search(r'<option value="cs.cl">cs.CL — Computation and Language \(\d+\)</option>', text), path
+    chosen = web_client.get("/papers", params={"date": "2026-02-27", "category": "cs.CL"}).text
+    assert '<option value="cs.cl" selected>' in chosen
+    unknown = web_client.get("/trending", params={"category": "astro-ph.XX"}).text
+    assert '<option value="astro-ph.XX" selected>astro-ph.XX (no papers)</option>' in unknown
+
+
+def test_category_values_from_the_chooser_filter_lists(web_client: TestClient) -> None:
+    # The chooser sends lower-case values (cs.cl): lists must filter by them as by cs.CL.
+    def count(category: str) -> str:
+        text = web_client.get("/papers", params={"month": "2026-02", "category": category}).text
+        found = re.search(r'<p class="count-line">(\d+) paper', text)
+        assert found, category
+        return found.group(1)
+
+    assert count("cs.cl") == count("cs.CL") != "0"

@@ -57,6 +57,7 @@ import importlib
 import importlib.util
 import logging
 import os
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -197,6 +198,16 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path == "/api"
 
 
+def _readable(error: Any) -> str:
+    """pydantic's message, except for a choice among words (``^(a|b|c)$``), which a reader gets as
+    the list of choices rather than a regular expression."""
+    pattern = str((error.get("ctx") or {}).get("pattern", ""))
+    choices = re.fullmatch(r"\^\(([\w|-]+)\)\$", pattern)
+    if error.get("type") == "string_pattern_mismatch" and choices:
+        return f"must be one of {', '.join(choices.group(1).split('|'))} (got {error.get('input')!r})"
+    return str(error.get("msg", "invalid value"))
+
+
 def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -204,7 +215,7 @@ def _install_handlers(app: FastAPI) -> None:
         first = errors[0] if errors else {}
         loc = [str(part) for part in first.get("loc", ())]
         parameter = loc[-1] if loc else "request"
-        message = f"{parameter}: {first.get('msg', 'invalid value')}"
+        message = f"{parameter}: {_readable(first)}"
         if _is_api(request):
             # 400, as Hugging Face's API answers a parameter out of its range (limit=101); its
             # clients (huggingface_hub) and ours see one status for every bad parameter.

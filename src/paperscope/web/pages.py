@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..arxiv_ids import parse_arxiv_id
 from ..errors import PaperscopeError, QueryError
+from ..store import Store
 from ..store.accounts import User
 from ..store.lists import TRENDING_FORMULA
 from ..store.models import Paper
@@ -86,6 +88,45 @@ class Staleness:
     newest: str
     harvested: str | None
     added: str | None
+    # The newest harvest attempt when it failed after the last success: the reader learns that the
+    # site is trying (and why it cannot), not only that its list is old.
+    failed_at: str | None = None
+    failed_reason: str | None = None
+    next_try: str | None = None
+
+
+def failure_reason(error: str) -> str:
+    """A job's error in a few words for a page: "could not reach huggingface.co" rather than a
+    request URL with a hundred ids in it (the full text stays in the log and ``paperscope jobs``)."""
+    fetch = re.search(r"could not fetch (\S+?):? ", error)
+    if fetch:
+        host = urlsplit(fetch.group(1)).hostname
+        if host:
+            return f"could not reach {host}"
+    first = error.splitlines()[0] if error else "unknown error"
+    return first if len(first) <= 120 else first[:119] + "…"
+
+
+def _staleness(store: Store, newest: str) -> Staleness:
+    harvested = store.last_harvest()
+    failures = [
+        run
+        for run in store.job_runs()
+        if run.name.startswith("harvest") and run.last_status == "failed" and run.last_finished
+        and (harvested is None or run.last_finished > harvested)
+    ]
+    failed = max(failures, key=lambda run: run.last_finished or "", default=None)
+    if failed is None:
+        return Staleness(newest, harvested, store.last_paper_added())
+    next_tries = [run.next_run for run in failures if run.next_run]
+    return Staleness(
+        newest,
+        harvested,
+        store.last_paper_added(),
+        failed_at=failed.last_finished,
+        failed_reason=failure_reason(failed.last_error or ""),
+        next_try=min(next_tries) if next_tries else None,
+    )
 
 
 def staleness(state: WebState, today: date | None = None) -> Staleness | None:
@@ -95,10 +136,16 @@ def staleness(state: WebState, today: date | None = None) -> Staleness | None:
     newest = days[-1]
     if date.fromisoformat(newest) >= last_working_day(today or datetime.now(UTC).date()):
         return None
-    store = state.store
-    return state.cached(
-        ("staleness", newest), lambda: Staleness(newest, store.last_harvest(), store.last_paper_added())
-    )
+    return state.cached(("staleness", newest), lambda: _staleness(state.store, newest))
+
+
+def library_categories(state: WebState) -> list[dict[str, object]]:
+    """The categories the library holds, for the category chooser of every list page; none (a
+    text box then) while there is no search index to count them from."""
+    try:
+        return state.searcher.library_categories()
+    except (PaperscopeError, ImportError):
+        return []
 
 
 def _voted(request: Request, papers: list[Paper]) -> set[int]:
@@ -147,6 +194,7 @@ def daily_page(
             "sort": sort,
             "sorts": SORTS,
             "category": category or "",
+            "categories": library_categories(state),
             "page": p,
             "pages": max(1, -(-listing.total // size)),
             "empty_store": listing.period is None,
@@ -185,6 +233,7 @@ def trending_page(
             "more": len(ranked) > size,
             "voted": _voted(request, papers),
             "category": category or "",
+            "categories": library_categories(state),
             "days": window,
             "page": p,
             "formula": TRENDING_FORMULA,
@@ -220,10 +269,7 @@ def search_page(
         "min_upvotes": "" if wanted_upvotes is None else wanted_upvotes,
         "has_code": has_code,
     }
-    try:
-        categories = state.searcher.library_categories()
-    except (PaperscopeError, ImportError):
-        categories = []
+    categories = library_categories(state)
     context: dict[str, object] = {
         "form": form,
         "sorts": SEARCH_SORTS,
