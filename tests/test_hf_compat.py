@@ -101,7 +101,8 @@ def test_list_daily_papers_by_date(api: HfApi) -> None:
     assert first.authors and first.authors[0].name == "Zesen Cheng"
     assert first.submitted_by is not None
     assert (first.submitted_by.username, first.submitted_by.fullname) == ("ClownRat", "Zesen Cheng")
-    assert first.submitted_at == datetime(2024, 10, 25, tzinfo=UTC)
+    # When it entered the list, to the millisecond, as the verbatim answer's outer publishedAt says.
+    assert first.submitted_at == datetime(2024, 10, 25, 0, 57, 9, 392000, tzinfo=UTC)
     assert first.published_at == datetime(2024, 10, 22, 17, 59, 30, tzinfo=UTC)  # arXiv's time, kept
     assert first.discussion_id == "671b005126d87414f5a615f4"
     assert first.comments == 3

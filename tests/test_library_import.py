@@ -1,6 +1,7 @@
 """Importing a reference library into a collection: BibTeX, RIS and id lists, identified by arXiv
 id, DOI or exact title; missing papers fetched from the (replayed) arXiv API by the CLI; every
-reference that could not be added reported with its line; the web form adds known papers only."""
+reference that could not be added reported with its line; the web form adds known papers at once
+and queues the rest for the fetch-queue job (replayed arXiv), which adds them when fetched."""
 
 from __future__ import annotations
 
@@ -13,12 +14,15 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from paperscope.cli import main
+from paperscope.harvest.client import Pacing
+from paperscope.harvest.fetch_queue import process_fetch_queue
 from paperscope.records import PaperRecord
 from paperscope.sources.library import read_library
 from paperscope.store import Store
 from replay_server import ReplayServer
 from web_support import csrf_of, make_client, sign_up
 
+FAST = Pacing(delay=0.0, max_wait=1.0, retries=0, backoff=0.01, timeout=5.0)
 FAST_ENV = {"PAPERSCOPE_HTTP_DELAY": "0", "PAPERSCOPE_HTTP_BACKOFF": "0.01", "PAPERSCOPE_HTTP_RETRIES": "1"}
 KNOWN_TITLE = "Calculation of prompt diphoton production cross sections at Tevatron and LHC energies"
 OTHER_TITLE = "A Study of Things Only Known by Their Title"
@@ -140,22 +144,46 @@ def test_cli_refuses_an_unknown_user(home: Path, tmp_path: Path) -> None:
     assert result.exit_code != 0 and "no user 'ghost'" in result.output
 
 
-def test_web_form_adds_known_papers_and_lists_the_rest(web_store: Store) -> None:
+def test_web_form_adds_known_papers_and_queues_the_rest(web_store: Store, replay: ReplayServer,
+                                                      shared_data: Path) -> None:
+    for recording in sorted((shared_data / "arxiv" / "atom").glob("id_*.json")):
+        replay.route_recorded(recording)
     with make_client(web_store) as client:
         sign_up(client, "importer")
         created = client.post("/collections", data={"csrf_token": csrf_of(client, "/collections"), "name": "Mine"},
                               follow_redirects=False)
         collection = created.headers["location"]
+        collection_id = int(collection.rsplit("/", 1)[1])
         page = client.get(collection).text
         assert 'action="' + collection + '/import"' in page and 'enctype="multipart/form-data"' in page
-        ids = "2410.17243\n# comment\nhttps://huggingface.co/papers/2602.23152\n2999.99999\nnot an id\n"
+        ids = ("2410.17243\n# comment\nhttps://huggingface.co/papers/2602.23152\nhttps://arxiv.org/abs/1605.08386v1\n"
+               "0000.0000\nnot an id\n")
         answer = client.post(f"{collection}/import", data={"csrf_token": csrf_of(client, collection)},
                              files={"library": ("ids.txt", ids.encode(), "text/plain")})
         assert answer.status_code == 200
-        assert "2 added" in answer.text and "2 not added" in answer.text
-        assert "2999.99999 is not on this site yet" in answer.text and "not an id" in answer.text
-        bib = client.get(f"{collection}.bib").text
-        assert "eprint = {2410.17243}" in bib and "eprint = {2602.23152}" in bib
+        text = " ".join(answer.text.split())
+        assert "2 added" in text and "1 not added" in text and "not an id" in text
+        assert "2 papers are being fetched from arXiv and will be added" in text
+        # Nothing was asked of arXiv while the reader waited: the two unknown ids are queued.
+        assert replay.requests == []
+        assert [(q.arxiv_id, q.status, q.collection_id, q.list_date) for q in web_store.fetch_queue.items()] == [
+            ("0000.0000", "queued", collection_id, None), ("1605.08386", "queued", collection_id, None)
+        ]
+        keys = {p.key for p in web_store.get_papers(web_store.accounts.collection_paper_ids(collection_id))}
+        assert keys == {"2410.17243", "2602.23152"}
+
+        report = process_fetch_queue(web_store, api_url=replay.url, pacing=FAST)
+        assert (report["fetched"], report["not_found"], report["remaining"]) == (1, 1, 0), report
+        assert sorted(r.query["id_list"] for r in replay.requests) == ["0000.0000", "1605.08386"]
+        keys = {p.key for p in web_store.get_papers(web_store.accounts.collection_paper_ids(collection_id))}
+        assert keys == {"2410.17243", "2602.23152", "1605.08386"}
+        fetched = web_store.get_paper("1605.08386")
+        assert fetched is not None and fetched.list_dates == []  # an import joins no daily list
+        assert "eprint = {1605.08386}" in client.get(f"{collection}.bib").text
+        # Uploading the same file again duplicates nothing: the fetched paper is already there.
+        again = client.post(f"{collection}/import", data={"csrf_token": csrf_of(client, collection)},
+                            files={"library": ("ids.txt", ids.encode(), "text/plain")})
+        assert "0 added, 3 already there" in " ".join(again.text.split())
         # No CSRF token: refused, nothing read.
         refused = client.post(f"{collection}/import", files={"library": ("ids.txt", b"2410.17243", "text/plain")})
         assert refused.status_code in (400, 403)

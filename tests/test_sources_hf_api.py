@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import sqlalchemy as sa
 
 from paperscope.records import PaperRecord, Rejected
 from paperscope.sources import detect_format, parse_file, parse_hf_api
@@ -96,3 +97,33 @@ def test_bad_entries_are_rejected_and_the_rest_kept(shared_data: Path, tmp_path:
     assert reasons[1] == "2410.16251: paper has no title"
     assert reasons[2] == "paper id 'not-an-id' is not an arXiv id"
     assert results[0].origin == f"{path}[0]#2410.17243"
+
+
+def test_time_a_paper_entered_the_list_is_kept(shared_data: Path, home: Path) -> None:
+    from paperscope.store import Store
+
+    entry = daily(shared_data)[0]  # 2410.17243, outer publishedAt 2024-10-25T00:57:09.392Z
+    (older,) = parse_hf_api([entry], "old")
+    assert isinstance(older, PaperRecord)
+    assert (older.daily_date, older.daily_at) == ("2024-10-25", "2024-10-25T00:57:09.392Z")
+    # Newer answers (and /api/papers/{id}) say it inside the paper as submittedOnDailyAt.
+    newer = copy.deepcopy(entry)
+    newer["paper"]["submittedOnDailyAt"] = "2024-10-25T01:02:03.000Z"
+    (record,) = parse_hf_api([newer], "new")
+    assert isinstance(record, PaperRecord) and record.daily_at == "2024-10-25T01:02:03.000Z"
+    with Store.open(str(home)) as store:
+        store.write_records([older])
+        assert store.get_paper("2410.17243").listed_at == "2024-10-25T00:57:09.392Z"  # type: ignore[union-attr]
+        # A later record of the same listing that only knows the day keeps the time.
+        day_only = copy.deepcopy(older)
+        day_only.daily_at, day_only.num_comments = None, 7
+        store.write_records([day_only])
+        paper = store.get_paper("2410.17243")
+        assert paper is not None and (paper.listed_at, paper.num_comments) == ("2024-10-25T00:57:09.392Z", 7)
+        # A time on another day than the list's is not this listing's: the day alone is kept.
+        other = copy.deepcopy(older)
+        other.daily_date, other.daily_at = "2024-10-28", "2024-10-30T10:00:00Z"
+        store.write_records([other])
+        with store.connect() as conn:
+            rows = conn.execute(sa.text("SELECT list_date, submitted_at FROM daily_entries ORDER BY list_date"))
+            assert [tuple(r) for r in rows] == [("2024-10-25", "2024-10-25T00:57:09.392Z"), ("2024-10-28", None)]

@@ -55,6 +55,11 @@ def test_daily_papers_default_week_month_and_paging(web_client: TestClient) -> N
     # numComments and submittedBy come through from the Hugging Face response for that day.
     assert october["2410.17243"]["numComments"] == 3 and october["2410.18798"]["numComments"] == 5
     assert october["2410.17243"]["submittedBy"]["name"]
+    # The moment a paper was listed where Hugging Face said it; the list day at midnight UTC
+    # where only the day is known (the February 2026 file names days only).
+    assert october["2410.17243"]["paper"]["submittedOnDailyAt"] == "2024-10-25T00:57:09.392Z"
+    february = web_client.get("/api/daily_papers?date=2026-02-27&limit=5").json()
+    assert february and {i["paper"]["submittedOnDailyAt"] for i in february} == {"2026-02-27T00:00:00.000Z"}
     assert web_client.get("/api/daily_papers?month=2026-02&p=10000").json() == []
 
 

@@ -66,6 +66,10 @@ def test_submit_queues_and_the_job_adds_to_todays_list(
     api = web_client.get("/api/daily_papers").json()
     assert [i["paper"]["id"] for i in api] == ["1605.08386"]
     assert api[0]["submittedBy"]["name"] == "submitter"
+    # Listed at the moment it was submitted (the queue row's time), not when arXiv was asked.
+    (queued,) = web_store.fetch_queue.items()
+    assert api[0]["publishedAt"] == queued.created_at == api[0]["paper"]["submittedOnDailyAt"]
+    assert web_client.get("/api/papers/1605.08386").json()["submittedOnDailyAt"] == queued.created_at
     # A second run finds nothing to do.
     assert process_fetch_queue(web_store)["fetched"] == 0 and len(arxiv.requests) == 1
 

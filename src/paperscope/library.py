@@ -3,9 +3,9 @@ form on a collection page share this.
 
 Each reference is identified by arXiv id, else DOI, else exact title (folded as records are
 merged).  Papers this site does not have yet are fetched from the arXiv API when a ``fetch``
-function is given (the CLI passes ``add_papers``); the web form passes none, because a request
-must not wait on the network, and reports them as not here yet.  Everything that could not be
-identified is reported with its line.
+function is given (the CLI passes ``add_papers``); the web form, whose request must not wait on
+the network, queues them instead for the ``fetch-queue`` job, which adds each to the collection
+once fetched.  Everything that could not be identified is reported with its line.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from .store import Store
 
 # ``fetch(arxiv_ids)`` -> the keys it stored and (id, reason) for those it could not.
 Fetch = Callable[[Sequence[str]], tuple[list[str], list[tuple[str, str]]]]
+# ``queue(arxiv_id)``: have it fetched later and added to the collection then (the web form).
+Queue = Callable[[str], object]
 
 
 @dataclass(slots=True)
@@ -26,7 +28,7 @@ class ImportLine:
     line: int
     text: str
     key: str | None = None  # the paper here, when identified
-    outcome: str = ""  # added | already | fetched | missing | unidentified | unreadable
+    outcome: str = ""  # added | already | fetched | queued | missing | unidentified | unreadable
     reason: str = ""
 
 
@@ -44,7 +46,7 @@ class ImportReport:
         return [line for line in self.lines if line.outcome in ("missing", "unidentified", "unreadable")]
 
     def as_dict(self) -> dict[str, Any]:
-        outcomes = ("added", "already", "fetched", "missing", "unidentified", "unreadable")
+        outcomes = ("added", "already", "fetched", "queued", "missing", "unidentified", "unreadable")
         return {
             "format": self.format,
             "collection": self.collection,
@@ -72,8 +74,11 @@ def import_library(
     collection_id: int,
     collection_name: str,
     fetch: Fetch | None = None,
+    queue: Queue | None = None,
 ) -> ImportReport:
-    """Add what ``text`` (BibTeX, RIS or a list) references to the collection; report every line."""
+    """Add what ``text`` (BibTeX, RIS or a list) references to the collection; report every line.
+    Papers this site lacks are fetched now (``fetch``), or queued for the ``fetch-queue`` job
+    (``queue``), which adds them to the collection once it has them; else reported missing."""
     kind, items, problems = read_library(text)
     report = ImportReport(format=kind, collection=collection_name)
     found: dict[int, int | None] = {i: _identify(store, item) for i, item in enumerate(items)}
@@ -85,6 +90,9 @@ def import_library(
         for i, item in enumerate(items):
             if found[i] is None and item.arxiv_id:
                 found[i] = store.resolve_key(item.arxiv_id)
+    if wanted and fetch is None and queue is not None:
+        for arxiv_id in wanted:
+            queue(arxiv_id)
     accounts = store.accounts
     keys = {p.id: p.key for p in store.get_papers([pid for pid in found.values() if pid is not None])}
     for i, item in enumerate(items):
@@ -95,6 +103,9 @@ def import_library(
             newly = accounts.add_to_collection(user_id, collection_id, paper_id)
             fetched = item.arxiv_id in wanted
             line.outcome = ("fetched" if fetched else "added") if newly else "already"
+        elif item.arxiv_id and fetch is None and queue is not None:
+            line.outcome = "queued"
+            line.reason = f"arXiv {item.arxiv_id} is being fetched and will be added to the collection"
         elif item.arxiv_id:
             line.outcome = "missing"
             line.reason = (

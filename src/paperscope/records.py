@@ -72,6 +72,8 @@ class PaperRecord:
     # Facts about the paper on Hugging Face, stored apart from the paper itself.
     upvotes: int | None = None
     daily_date: str | None = None
+    # The moment it entered that list (ISO time), when the source says; None when only the day is known.
+    daily_at: str | None = None
     submitted_by: str | None = None
     # The submitter's account as the source describes it (Hugging Face: ``user``/``name`` handle,
     # ``fullname``, ``_id``, ``avatarUrl``, ``type``); None when the source names nobody.
@@ -140,7 +142,8 @@ MAX_URL = 2000
 MAX_VERSIONS = 1000
 MAX_COUNT = 100_000_000  # upvotes and comment counts
 _TEXT_FIELDS = ("title", "arxiv_id", "local_id", "abstract", "primary_category", "published", "updated", "doi",
-                "journal_ref", "comments", "license", "daily_date", "submitted_by", "published_at", "ai_summary")
+                "journal_ref", "comments", "license", "daily_date", "daily_at", "submitted_by", "published_at",
+                "ai_summary")
 _LIMITS = {"title": MAX_TITLE, "abstract": MAX_ABSTRACT, "primary_category": MAX_CATEGORY, "ai_summary": MAX_ABSTRACT}
 MAX_KEYWORDS = 100
 
@@ -212,7 +215,7 @@ def _problem(record: PaperRecord) -> str | None:
             return f"{name} {count} is out of range: 0 to {MAX_COUNT:,}"
     if len(record.ai_keywords) > MAX_KEYWORDS or any(len(k) > MAX_SHORT_FIELD for k in record.ai_keywords):
         return f"ai_keywords: at most {MAX_KEYWORDS}, each at most {MAX_SHORT_FIELD} characters"
-    for name in ("published", "updated", "daily_date", "published_at"):
+    for name in ("published", "updated", "daily_date", "daily_at", "published_at"):
         value = getattr(record, name)
         if value and (problem := _time_problem(name, value)):
             return problem

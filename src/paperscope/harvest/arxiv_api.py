@@ -119,11 +119,13 @@ def add_papers(
     pacing: Pacing | None = None,
     batch_size: int = BATCH_SIZE,
     ingestor: Ingestor | None = None,
+    submitted_at: str | None = None,
 ) -> AddResult:
     """Fetch ``ids`` from the arXiv API and store them.
 
     With ``submitted_by`` or ``list_date`` each paper also gets an entry in that day's list
-    (default: today, UTC), recorded as a "submit".  Raises NetworkError when arXiv cannot be
+    (default: today, UTC), recorded as a "submit"; ``submitted_at`` (ISO time) is when it was
+    submitted, when that was earlier than now (a queued submission).  Raises NetworkError when arXiv cannot be
     reached; unknown ids are not errors but ``AddResult.rejected`` entries.
     """
     if list_date is not None:
@@ -164,6 +166,7 @@ def add_papers(
                     for record in records:
                         record.source = "submit"
                         record.daily_date = day
+                        record.daily_at = submitted_at or _now_iso()
                         record.submitted_by = submitted_by
                         if submitted_by:
                             # A local account: its username is both the handle and the name shown.
@@ -205,3 +208,8 @@ def _classify(
             result.updated.append(paper.key)
         else:
             result.unchanged.append(paper.key)
+
+
+def _now_iso() -> str:
+    """This moment as the lists' times are written (``2026-12-05T17:30:00Z``)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -4,7 +4,10 @@ The submit page only checks that the text is an arXiv id and queues it
 (:func:`queue_submission`): a page must not wait on arXiv, which paces robots at one request
 every few seconds and is sometimes down.  :func:`process_fetch_queue` fetches the due rows one
 request each, paced, through :func:`.arxiv_api.add_papers` (the same import as ``paperscope
-add``), so each paper joins the list of the day it was submitted, credited to its submitter.
+add``), so each paper joins the list of the day it was submitted, credited to its submitter
+(and dated by the moment it was submitted).  A row queued by a library import into a collection
+(:func:`queue_import`, the upload form on a collection page) joins no list: once fetched, the
+paper is added to that collection.
 
 An id arXiv does not know fails its row at once (with arXiv's reason); an unreachable arXiv
 leaves the rows queued with back-off (:func:`paperscope.store.queues.retry_at`) and stops the
@@ -34,6 +37,21 @@ def queue_submission(store: Store, text: str, *, submitted_by: str | None, list_
     if parsed is None:
         raise QueryError("Give an arXiv id such as 2602.23152 or an arxiv.org / huggingface.co paper URL.")
     return store.fetch_queue.enqueue(text, parsed[0], submitted_by=submitted_by, list_date=list_date)
+
+
+def queue_import(store: Store, arxiv_id: str, *, collection_id: int) -> FetchItem:
+    """Queue a paper that a library import wants in ``collection_id`` (no network, no list day)."""
+    return store.fetch_queue.enqueue(arxiv_id, arxiv_id, submitted_by=None, list_date=None,
+                                     collection_id=collection_id)
+
+
+def _into_collection(store: Store, item: FetchItem, paper_id: int) -> None:
+    """Add a fetched import to its collection, for the collection's owner (gone: nothing to do)."""
+    if item.collection_id is None:
+        return
+    collection = store.accounts.collection_by_id(item.collection_id)
+    if collection is not None:
+        store.accounts.add_to_collection(collection.user_id, collection.id, paper_id)
 
 
 def process_fetch_queue(
@@ -67,6 +85,8 @@ def process_fetch_queue(
                 submitted_by=item.submitted_by,
                 list_date=item.list_date,
                 pacing=pacing,
+                # Listed at the moment it was submitted, not when arXiv answered.
+                submitted_at=item.created_at if item.list_date else None,
             )
         except (NetworkError, QueryError) as error:
             # arXiv unreachable (or answering nonsense): the other rows would fare alike, so stop.
@@ -85,6 +105,7 @@ def process_fetch_queue(
             queue.fail(item.id, reasons.get(item.input) or f"arXiv did not return {item.arxiv_id}")
             counts["not_found"] += 1
             continue
+        _into_collection(store, item, paper.id)
         queue.done(item.id, paper.key)
         counts["fetched"] += 1
     counts["remaining"] = queue.counts().get(QUEUED, 0)

@@ -100,6 +100,10 @@ def hf_item(item: Any, origin: str) -> ParseResult:
         published = iso_day(paper["publishedAt"]) if paper.get("publishedAt") else None
         # The outer publishedAt is when the paper entered the daily list, not the arXiv date.
         daily = iso_day(item["publishedAt"]) if item is not paper and item.get("publishedAt") else None
+        # When it entered the list, to the second: newer answers say submittedOnDailyAt, older
+        # ones only the outer publishedAt (2024-10-25T00:57:09.392Z on that day's list).
+        outer = item.get("publishedAt") if item is not paper else None
+        daily_at = _time_of_day(paper.get("submittedOnDailyAt") or outer)
         upvotes = _count(paper.get("upvotes"))
         comments = _count(item.get("numComments", paper.get("numComments")))
     except ValueError as error:
@@ -127,6 +131,7 @@ def hf_item(item: Any, origin: str) -> ParseResult:
         links=links,
         upvotes=upvotes,
         daily_date=daily,
+        daily_at=daily_at,
         submitted_by=_submitter(item.get("submittedBy") or paper.get("submittedOnDailyBy")),
         submitter=_account(item.get("submittedBy") or paper.get("submittedOnDailyBy")),
         num_comments=comments,

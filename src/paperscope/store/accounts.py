@@ -366,6 +366,12 @@ class Accounts:
             ).first()
         return _collection(r) if r else None
 
+    def collection_by_id(self, collection_id: int) -> Collection | None:
+        """Any collection by its id, whoever owns it (for jobs acting for its owner; never a page)."""
+        with self.store.connect() as conn:
+            r = conn.execute(sa.text(f"{_COLLECTION} WHERE c.id = :c"), {"c": collection_id}).first()
+        return _collection(r) if r else None
+
     def visible_collection(self, collection_id: int, user_id: int | None) -> Collection | None:
         """The collection when it is public or ``user_id`` owns it; else None, as if absent."""
         with self.store.connect() as conn:

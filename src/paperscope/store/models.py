@@ -30,6 +30,8 @@ class Paper:
     hf_upvotes: int = 0
     local_upvotes: int = 0
     list_dates: list[str] = field(default_factory=list)
+    # When it entered its first list (ISO time), where the source said; None when only the day is known.
+    listed_at: str | None = None
     submitted_by: str | None = None
     num_comments: int = 0  # comments on Hugging Face, from its daily list
     # The submitter's account as its source described it ({user, fullname, _id, avatarUrl, type}).

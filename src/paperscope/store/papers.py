@@ -75,11 +75,13 @@ def _attach_daily(conn: Connection, papers: list[Paper]) -> None:
         return
     by_id = {p.id: p for p in papers}
     query = sa.text(
-        "SELECT paper_id, list_date, submitted_by, num_comments, submitter FROM daily_entries "
+        "SELECT paper_id, list_date, submitted_by, num_comments, submitter, submitted_at FROM daily_entries "
         f"WHERE {_one_of_ids(conn, 'paper_id')} ORDER BY list_date"
     )
     for row in conn.execute(query, {"ids": _ids_value(conn, list(by_id))}):
         paper = by_id[row.paper_id]
+        if not paper.list_dates:
+            paper.listed_at = row.submitted_at
         paper.list_dates.append(row.list_date)
         if row.submitted_by:
             paper.submitted_by = row.submitted_by

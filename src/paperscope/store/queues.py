@@ -43,7 +43,7 @@ class FetchItem:
     input: str
     arxiv_id: str
     submitted_by: str | None
-    list_date: str
+    list_date: str | None  # the daily list it joins; None for an import (collection_id), which joins none
     status: str
     attempts: int
     next_attempt_at: str
@@ -51,6 +51,7 @@ class FetchItem:
     paper_key: str | None
     created_at: str
     done_at: str | None
+    collection_id: int | None = None  # a library import: added to this collection once fetched
 
 
 @dataclass(slots=True)
@@ -101,21 +102,31 @@ class FetchQueue:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def enqueue(self, text: str, arxiv_id: str, *, submitted_by: str | None, list_date: str) -> FetchItem:
-        """Queue one paper; the same paper queued by the same person for the same day is one row."""
+    def enqueue(
+        self,
+        text: str,
+        arxiv_id: str,
+        *,
+        submitted_by: str | None,
+        list_date: str | None,
+        collection_id: int | None = None,
+    ) -> FetchItem:
+        """Queue one paper; the same paper queued by the same person for the same day (or the
+        same collection) is one row."""
         now = utc_now()
-        params = {"i": text, "a": arxiv_id, "u": submitted_by, "d": list_date, "t": now}
+        params = {"i": text, "a": arxiv_id, "u": submitted_by, "d": list_date, "c": collection_id, "t": now}
         same = (
-            "SELECT * FROM fetch_queue WHERE arxiv_id = :a AND list_date = :d AND status = 'queued' "
-            "AND COALESCE(submitted_by, '') = COALESCE(:u, '') ORDER BY id LIMIT 1"
+            "SELECT * FROM fetch_queue WHERE arxiv_id = :a AND COALESCE(list_date, '') = COALESCE(:d, '') "
+            "AND status = 'queued' AND COALESCE(submitted_by, '') = COALESCE(:u, '') "
+            "AND COALESCE(collection_id, 0) = COALESCE(:c, 0) ORDER BY id LIMIT 1"
         )
         with self.engine.begin() as conn:
             row = conn.execute(sa.text(same), params).first()
             if row is None:
                 conn.execute(
                     sa.text(
-                        "INSERT INTO fetch_queue (input, arxiv_id, submitted_by, list_date, status, attempts, "
-                        "next_attempt_at, created_at) VALUES (:i, :a, :u, :d, 'queued', 0, :t, :t)"
+                        "INSERT INTO fetch_queue (input, arxiv_id, submitted_by, list_date, collection_id, status, "
+                        "attempts, next_attempt_at, created_at) VALUES (:i, :a, :u, :d, :c, 'queued', 0, :t, :t)"
                     ),
                     params,
                 )

@@ -145,8 +145,9 @@ class _State:
         return cls(row=row, id=row.pop("id"), original_hash=row["content_hash"])
 
 
-# (submitted_by, num_comments, source, the submitter's account object as JSON text)
-_Entry = tuple[str | None, int | None, str, str | None]
+# (submitted_by, num_comments, source, the submitter's account object as JSON text, the moment
+# the paper entered the list when known)
+_Entry = tuple[str | None, int | None, str, str | None, str | None]
 
 
 @dataclass(slots=True)
@@ -211,7 +212,9 @@ def _fold_facts(state: _State, stored: _StoredFacts, record: PaperRecord) -> boo
         day = record.daily_date
         entry = state.daily.get(day) or stored.daily.get(state.id or -1, {}).get(day)
         account = orjson.dumps(record.submitter).decode() if record.submitter else None
-        incoming = (record.submitted_by, record.num_comments, record.source, account)
+        # A time on another day than the list's describes some other listing: not this entry's.
+        at = record.daily_at if record.daily_at and record.daily_at[:10] == day else None
+        incoming = (record.submitted_by, record.num_comments, record.source, account, at)
         merged = incoming if record.supersedes else _combine(entry, incoming)
         if merged != entry:
             state.daily[day] = merged
@@ -382,12 +385,12 @@ class BatchWriter:
         """Stored daily-list entries: paper id -> list day -> (submitter, comments, source)."""
         found: dict[int, dict[str, _Entry]] = {}
         query = sa.text(
-            "SELECT paper_id, list_date, submitted_by, num_comments, source, submitter FROM daily_entries "
-            "WHERE paper_id IN :ids"
+            "SELECT paper_id, list_date, submitted_by, num_comments, source, submitter, submitted_at "
+            "FROM daily_entries WHERE paper_id IN :ids"
         ).bindparams(sa.bindparam("ids", expanding=True))
         rows = self.connection.execute(query, {"ids": ids}) if ids else ()
-        for paper_id, day, submitter, comments, source, account in rows:
-            found.setdefault(paper_id, {})[day] = (submitter, comments, source, account)
+        for paper_id, day, submitter, comments, source, account, at in rows:
+            found.setdefault(paper_id, {})[day] = (submitter, comments, source, account, at)
         return found
 
     def write(self, records: Sequence[PaperRecord]) -> UpsertCounts:
@@ -544,6 +547,7 @@ class BatchWriter:
                 "source": e[2],
                 "submitter": e[3],
                 "submitter_user": _handle(e[3]),
+                "submitted_at": e[4],
                 "now": now,
             }
             for s in states
@@ -553,11 +557,12 @@ class BatchWriter:
             _executemany(
                 conn,
                 "INSERT INTO daily_entries (paper_id, list_date, submitted_by, num_comments, source, submitter, "
-                "submitter_user, recorded_at) "
+                "submitter_user, submitted_at, recorded_at) "
                 "VALUES (:paper_id, :list_date, :submitted_by, :num_comments, :source, :submitter, :submitter_user, "
-                ":now) ON CONFLICT (paper_id, list_date) DO UPDATE SET submitted_by = excluded.submitted_by, "
-                "num_comments = excluded.num_comments, source = excluded.source, submitter = excluded.submitter, "
-                "submitter_user = excluded.submitter_user",
+                ":submitted_at, :now) ON CONFLICT (paper_id, list_date) DO UPDATE SET submitted_by = "
+                "excluded.submitted_by, num_comments = excluded.num_comments, source = excluded.source, "
+                "submitter = excluded.submitter, submitter_user = excluded.submitter_user, "
+                "submitted_at = excluded.submitted_at",
                 daily,
             )
 
@@ -571,7 +576,8 @@ def _combine(current: _Entry | None, entry: _Entry) -> _Entry:
     comments = entry[1] if entry[1] is not None else current[1]
     # The account object goes with the submitter it describes: kept unless another submitter replaces it.
     account = (entry[3] or current[3]) if entry[0] in (None, current[0]) else entry[3]
-    return (submitter, comments, entry[2] if entry[0] else current[2], account)
+    # The moment it was listed is a fact of the listing: a record that does not say keeps it.
+    return (submitter, comments, entry[2] if entry[0] else current[2], account, entry[4] or current[4])
 
 
 def _handle(account: str | None) -> str | None:

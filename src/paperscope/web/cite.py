@@ -2,8 +2,9 @@
 ``huggingface_hub``'s ``read_paper`` and ``hf papers read`` fetch), ``.bib`` and ``.ris``;
 ``/collections/{id}.bib`` / ``.ris`` for everything saved in one collection (a public one, or
 the visitor's own); and the other way, ``POST /collections/{id}/import``: a BibTeX, RIS or
-id-list file uploaded into one's own collection (papers this site has; no arXiv fetch inside a
-request: the ones it lacks are listed, for ``paperscope import-library`` or Submit)."""
+id-list file uploaded into one's own collection: papers this site has are added at once; arXiv
+ids it lacks are queued for the ``fetch-queue`` job (no arXiv fetch inside a request), which adds
+them to the collection once fetched."""
 
 from __future__ import annotations
 
@@ -99,6 +100,7 @@ def import_into_collection(
     library: Annotated[UploadFile, File(description="BibTeX, RIS, or arXiv ids / URLs / DOIs one a line")],
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
+    from ..harvest.fetch_queue import queue_import
     from ..library import import_library
 
     check_csrf(request, csrf_token)
@@ -117,7 +119,8 @@ def import_into_collection(
     except UnicodeDecodeError as error:
         raise HTTPException(400, f"The file is not UTF-8 text ({error}).") from error
     report = import_library(
-        store, text, user_id=user.id, collection_id=collection.id, collection_name=collection.name, fetch=None
+        store, text, user_id=user.id, collection_id=collection.id, collection_name=collection.name,
+        queue=lambda arxiv_id: queue_import(store, arxiv_id, collection_id=collection.id),
     )
     web_state(request).changed()
     context = {"collection": collection, "report": report, "filename": library.filename or "upload"}

@@ -144,7 +144,8 @@ def paper_out(paper: Paper) -> PaperOut:
         projectPage=paper.links.get("project"),
         ai_summary=getattr(paper, "ai_summary", None) or None,
         ai_keywords=getattr(paper, "ai_keywords", None) or None,
-        submittedOnDailyAt=_time(listed),
+        # The moment it was listed where the source said; else its list day at midnight UTC.
+        submittedOnDailyAt=paper.listed_at or _time(listed),
         submittedOnDailyBy=account_out(paper),
         numComments=paper.num_comments if listed else None,
         hfUpvotes=paper.hf_upvotes,
@@ -159,7 +160,8 @@ def daily_out(paper: Paper) -> DailyPaper:
     listed = paper.list_dates[0] if paper.list_dates else paper.published or paper.created_at
     return DailyPaper(
         paper=paper_out(paper),
-        publishedAt=_time(listed) or "",
+        # Hugging Face's outer publishedAt is the moment the paper entered the list.
+        publishedAt=(paper.listed_at if paper.list_dates else None) or _time(listed) or "",
         title=paper.title,
         numComments=paper.num_comments,
         submittedBy=account_out(paper),
