@@ -92,7 +92,10 @@ def test_query_embeddings_are_cached_read_only_and_evicted_oldest_first(
     built: tuple[Store, SemanticIndex], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, index = built
-    real = vectors.load_embedder(index.model)
+    # Queries are embedded by a one-thread session of the same model: the same vectors.
+    real = vectors.load_query_embedder(index.model)
+    np.testing.assert_allclose(real.embed(["robots"]), vectors.load_embedder(index.model).embed(["robots"]),
+                               rtol=1e-5, atol=1e-6)
     embedded: list[list[str]] = []
 
     class Counting:
@@ -102,7 +105,7 @@ def test_query_embeddings_are_cached_read_only_and_evicted_oldest_first(
             embedded.append(list(texts))
             return real.embed(texts, **options)
 
-    monkeypatch.setattr(vectors, "load_embedder", lambda name: Counting())
+    monkeypatch.setattr(vectors, "load_query_embedder", lambda name: Counting())
     monkeypatch.setattr(vectors, "QUERY_CACHE", 2)
     query = "protein folding in yeast, asked twice"
     first = index.embed_query(query)

@@ -217,3 +217,16 @@ def create_embedder(name: str, *, sort_by_length: bool = True, threads: int | No
 def load_embedder(name: str) -> Embedder:
     """The embedder for ``name``, loaded once per process (loading costs seconds)."""
     return create_embedder(name)
+
+
+@functools.lru_cache(maxsize=2)
+def load_query_embedder(name: str) -> Embedder:
+    """The embedder for search queries: one text at a time, on one thread.
+
+    A query is a few tokens: a second intra-op thread saves little on an idle machine, and on
+    a busy one (this 2-core machine shared with other work, or a server answering several
+    requests) onnxruntime's threads wait for each other: query embedding p50 15.5 ms on one
+    thread against 26.6 ms on two, at load average 6 (``/tmp``-free check: bench/search.py)."""
+    if name == INT8_MODEL:
+        return create_embedder(name, threads=1)
+    return load_embedder(name)

@@ -26,7 +26,7 @@ from tqdm import tqdm
 from ..errors import PaperscopeError, QueryError
 from ..store import Store
 from . import vectorfiles as vf
-from .embed import Embedder, configured_model, load_embedder, paper_text
+from .embed import Embedder, configured_model, load_embedder, load_query_embedder, paper_text
 from .hits import Hits
 
 # Below this many papers exact search is fast enough (~10 ms per query at 100k x 384 float32)
@@ -156,7 +156,7 @@ class SemanticIndex:
             if cached is not None:
                 self._queries.move_to_end(text)
                 return cached
-        vector = load_embedder(self.model).embed([text])[0]
+        vector = load_query_embedder(self.model).embed([text])[0]
         vector.flags.writeable = False  # shared by every caller that asks for this text
         with self._queries_lock:
             self._queries[text] = vector

@@ -8,6 +8,7 @@ a filtered query still fills its page.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from threadpoolctl import threadpool_limits
 
 from ..dates import loose_day
 from ..errors import PaperscopeError, QueryError
@@ -51,6 +53,17 @@ SEMANTIC_DEPTH = 300
 RELATED_FLOOR = 0.5
 # Seconds before a semantic index that could not be opened is tried again.
 SEMANTIC_RETRY_S = 60.0
+
+
+@functools.cache
+def _one_blas_thread() -> None:
+    """Vector scoring (numpy's BLAS) on the calling thread only, once per process.
+
+    A search's matrix products are small (a filtered query scores a few thousand rows);
+    OpenBLAS's own threads then only wait for each other, and on a busy machine they wait
+    long: scoring 5,000 rows took 5-12 ms with two BLAS threads at load average 7, 0.4 ms with
+    one, and scoring 100k rows 30 ms against 12 ms.  Requests run in parallel anyway."""
+    threadpool_limits(limits=1, user_api="blas")
 
 
 @dataclass(slots=True)
@@ -200,6 +213,7 @@ class Searcher:
         self._semantic: Any = None
         self._semantic_error: str | None = None
         self._semantic_failed = 0.0
+        _one_blas_thread()
         # Embeds queries while this thread reads the keyword index: onnxruntime releases the
         # GIL, so on two cores a hybrid query costs max(embedding, keyword) rather than the sum.
         self._embedding = ThreadPoolExecutor(max_workers=2, thread_name_prefix="query-embedding")
@@ -345,8 +359,17 @@ class Searcher:
         if allowed is not None and allowed.shape[0] == 0:
             return _Found.empty()
         kw: _Found | None = None
+        ranking = Hits.empty()
         if mode != "semantic":
             kw = self._keyword_set(keyword, meta, parsed, flt, max(FUSION_DEPTH, needed))
+            # Hybrid ranks over any query word (measured best, see fusion.py); read while the
+            # query is being embedded.  With one distinct word "any" and "enough" are the same
+            # query, already read (unless the code filter has thinned it since).
+            if len(word_stems(parsed.words)) > 1 or flt.has_code:
+                ranking, _ = keyword.search(parsed, flt, max(FUSION_DEPTH, needed), 0, "relevance", count=False,
+                                            strict=False)
+            else:
+                ranking = kw.hits
         # Phrases, authors and exclusions are checked on the semantic candidates afterwards,
         # so read deeper to still fill the page.
         widen = 2 if parsed.has_constraints else 1
@@ -377,7 +400,6 @@ class Searcher:
         cosines = dict(zip(members.ids.tolist(), members.scores.tolist(), strict=True))
         # Ranked as if every paper were in (fused over each side's whole list, any query word on
         # the keyword side: measured best, see fusion.py), then cut to the members.
-        ranking, _ = keyword.search(parsed, flt, max(FUSION_DEPTH, needed), 0, "relevance", count=False, strict=False)
         ranked = fuse(_union(ranking, kw.hits), sem)
         inside = np.isin(ranked.ids, np.concatenate([kw.hits.ids, members.ids]))
         union = _keep(ranked, inside)

@@ -14,6 +14,7 @@ from typing import Any
 from ..index.keyword_query import NAME_ANALYZER, TEXT_ANALYZER, word_stems
 from ..store import Paper
 from .query import ParsedQuery
+from .snippet import matched_stems
 
 
 def query_words(parsed: ParsedQuery) -> dict[str, str]:
@@ -68,7 +69,7 @@ def explain(paper: Paper, words: dict[str, str], parsed: ParsedQuery, found_by: 
     """The reasons ``paper`` answers the query whose words (stem -> as typed) are ``words``."""
     why = Why(found_by=found_by, of=len(words) + len(parsed.phrases), semantic=semantic)
     texts = {"title": paper.title, "abstract": paper.abstract or ""}
-    stems = {name: set(TEXT_ANALYZER.analyze(text)) for name, text in texts.items()}
+    stems = {name: matched_stems(text, set(words)) for name, text in texts.items()}
     # One call for all authors (the analyser splits at the separator anyway): ~10 per paper.
     names = set(NAME_ANALYZER.analyze("\n".join(paper.authors))) if words else set()
     held: set[str] = set()
