@@ -226,7 +226,7 @@ def load_query_embedder(name: str) -> Embedder:
     A query is a few tokens: a second intra-op thread saves little on an idle machine, and on
     a busy one (this 2-core machine shared with other work, or a server answering several
     requests) onnxruntime's threads wait for each other: query embedding p50 15.5 ms on one
-    thread against 26.6 ms on two, at load average 6 (``/tmp``-free check: bench/search.py)."""
+    thread against 26.6 ms on two, at load average 6 (300 queries of bench/search.py's mix)."""
     if name == INT8_MODEL:
         return create_embedder(name, threads=1)
     return load_embedder(name)
