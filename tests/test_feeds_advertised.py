@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from lxml import html
 
+from paperscope.config import DEFAULT_BASE_URL
 from paperscope.store import Store
 from web_support import csrf_of, make_client, sign_up
 
@@ -24,6 +25,9 @@ LIST_PAGES = {
     "/trending?category=cs.CL": "/feeds/trending",
     "/search?q=world+model": "/feeds/search",
 }
+
+# Links leave the request on the configured public address (base_url), never the Host header.
+SITE = DEFAULT_BASE_URL
 
 
 @pytest.mark.parametrize("page", sorted(LIST_PAGES))
@@ -56,7 +60,7 @@ def test_rss_items_link_to_arxiv_and_carry_the_list_day(web_client: TestClient) 
         assert len(feed.entries) > 10, period
         for entry in feed.entries:
             assert entry.link.startswith("https://arxiv.org/abs/"), entry.link
-            assert entry.id.startswith("http://testserver/papers/")
+            assert entry.id.startswith(f"{SITE}/papers/")
             listed = date(*entry.published_parsed[:3]).isoformat()
             assert days[0] <= listed <= days[1], (period, entry.link, listed)
     # A paper listed on 2026-02-27 (arXiv date a day earlier) is dated by its list day there.

@@ -8,11 +8,15 @@ import rispy
 from fastapi.testclient import TestClient
 from lxml import html
 
+from paperscope.config import DEFAULT_BASE_URL
 from paperscope.store import Store
 from web_support import csrf_of, make_client, sign_up
 
 KAGGLE = "0704.0001"  # arXiv metadata with authors, category hep-ph and a DOI
 HF_PAPER = "2410.17243"
+
+# Links leave the request on the configured public address (base_url), never the Host header.
+SITE = DEFAULT_BASE_URL
 
 
 def test_paper_bibtex_is_arxivs_misc_form(web_client: TestClient) -> None:
@@ -50,7 +54,7 @@ def test_paper_page_has_citation_and_preview_tags(web_client: TestClient) -> Non
     assert len(meta("citation_author")) == 4 and meta("citation_author")[1] == "E. L. Berger"
     assert meta("citation_date") == ["2007/04/02"] and meta("citation_arxiv_id") == [KAGGLE]
     assert meta("citation_pdf_url") == [f"https://arxiv.org/pdf/{KAGGLE}"]
-    assert meta("citation_abstract_html_url") == [f"http://testserver/papers/{KAGGLE}"]
+    assert meta("citation_abstract_html_url") == [f"{SITE}/papers/{KAGGLE}"]
     assert meta("citation_doi") == ["10.1103/PhysRevD.76.013009"]
     assert meta("og:title") == meta("twitter:title") == meta("citation_title")
     assert meta("og:url") == meta("citation_abstract_html_url") and meta("twitter:card") == ["summary"]

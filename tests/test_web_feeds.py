@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from lxml import etree
 
+from paperscope.config import DEFAULT_BASE_URL
 from paperscope.ingest import Ingestor
 from paperscope.records import PaperRecord, clean_text
 from paperscope.store import Store
@@ -25,6 +26,9 @@ NS = {
 }
 FEB = "hf-daily/hf-daily-2026-02.json"
 OCT = "hf-daily/daily_papers_2024-10-25.json"
+
+# Links leave the request on the configured public address (base_url), never the Host header.
+SITE = DEFAULT_BASE_URL
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +76,7 @@ def test_daily_atom_lists_the_day_most_upvoted_first(client: TestClient, shared_
     top = expected[0]
     assert first.findtext("a:title", namespaces=NS) == top["title"]
     links = {link.get("rel"): link.get("href") for link in first.findall("a:link", NS)}
-    assert links["alternate"] == f"http://testserver/papers/{top['paper_id']}"
+    assert links["alternate"] == f"{SITE}/papers/{top['paper_id']}"
     assert links["related"] == f"https://arxiv.org/abs/{top['paper_id']}"
     names = [a.findtext("a:name", namespaces=NS) for a in first.findall("a:author", NS)]
     assert names == top["authors"]
@@ -92,14 +96,14 @@ def test_daily_rss_defaults_to_the_newest_day(client: TestClient, shared_data: P
     root = parse(client.get("/feeds/daily.rss"), "application/rss+xml")
     assert root.tag == "rss" and root.get("version") == "2.0"
     channel = root.find("channel")
-    assert channel.findtext("link") == "http://testserver/papers"
+    assert channel.findtext("link") == f"{SITE}/papers"
     assert channel.findtext("description")
     items = channel.findall("item")
     assert [i.findtext("title") for i in items][:2] == [p["title"] for p in expected[:2]]
     item = items[0]
     # <link> is the paper on arXiv (what a reader opens); <guid> its page here.
     assert item.findtext("link") == f"https://arxiv.org/abs/{expected[0]['paper_id']}"
-    assert item.findtext("guid") == f"http://testserver/papers/{expected[0]['paper_id']}"
+    assert item.findtext("guid") == f"{SITE}/papers/{expected[0]['paper_id']}"
     assert [c.text for c in item.findall("dc:creator", NS)] == expected[0]["authors"]
     assert parsedate_to_datetime(item.findtext("pubDate")).date().isoformat() <= "2026-02-27"
     encoded = item.findtext("content:encoded", namespaces=NS)
@@ -147,7 +151,7 @@ def test_trending_feed_by_category(client: TestClient, fed_store: Store) -> None
     fed_store.write_records([record])
     root = parse(client.get("/feeds/trending.atom?category=cs.CL"), "application/atom+xml")
     entries = root.findall("a:entry", NS)
-    assert [e.findtext("a:id", namespaces=NS) for e in entries] == ["http://testserver/papers/2602.99999"]
+    assert [e.findtext("a:id", namespaces=NS) for e in entries] == [f"{SITE}/papers/2602.99999"]
     assert entries[0].findtext("a:title", namespaces=NS) == "A categorised paper & <its> control character"
     assert [c.get("term") for c in entries[0].findall("a:category", NS)] == ["cs.CL"]
     other = parse(client.get("/feeds/trending.rss?category=math.AG"), "application/rss+xml")
@@ -165,7 +169,7 @@ def test_search_feed(client: TestClient) -> None:
     assert 1 <= len(items) <= 3
     # RSS <link> is the paper on arXiv; the guid is its page here.
     assert items[0].findtext("link") == "https://arxiv.org/abs/0704.0011"
-    assert items[0].findtext("guid") == "http://testserver/papers/0704.0011"
+    assert items[0].findtext("guid") == f"{SITE}/papers/0704.0011"
     assert "search" in rss.findtext("channel/title")
 
 

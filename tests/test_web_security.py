@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 
 from paperscope.store import Store
 from paperscope.store.accounts import hash_token
-from web_support import XSS_ID, csrf_of, make_client, sign_up
+from paperscope.web.app import create_app
+from web_support import _CSRF, SECRET, XSS_ID, csrf_of, make_client, sign_up
 
 PAPER = "2602.23152"  # 168 Hugging Face upvotes in the month file
 
@@ -178,19 +179,12 @@ def test_rate_limits_answer_429(web_store: Store) -> None:
         ]
         assert [a.status_code for a in answers] == [400, 400, 400, 429]
         assert int(answers[-1].headers["retry-after"]) >= 1
-        codes = [
-            client.post(
-                "/signup",
-                data={
-                    "csrf_token": token,
-                    "username": f"spam{i}",
-                    "email": f"s{i}@x.org",
-                    "password": "long password",
-                },
-                follow_redirects=False,
-            ).status_code
-            for i in range(3)
-        ]
+        codes = []
+        for i in range(3):  # a browser each: a sign-up signs in, which renews the CSRF token
+            with TestClient(client.app) as spammer:
+                data = {"username": f"spam{i}", "email": f"s{i}@x.org", "password": "long password"}
+                data["csrf_token"] = csrf_of(spammer)
+                codes.append(spammer.post("/signup", data=data, follow_redirects=False).status_code)
         assert codes == [303, 303, 429]
         user = web_store.accounts.get_user_by_name("spam1")
         assert user is not None
@@ -203,22 +197,41 @@ def test_session_cookie_flags(web_store: Store) -> None:
     with make_client(web_store) as client:
         sign_up(client, "plainhttp")
         # TestClient keeps the Set-Cookie of the redirect; read the raw header of a fresh sign-in.
-        token = csrf_of(client)
         answer = client.post(
             "/signin",
-            data={"csrf_token": token, "username": "plainhttp", "password": "correct horse battery"},
+            data={"csrf_token": csrf_of(client), "username": "plainhttp", "password": "correct horse battery"},
             follow_redirects=False,
         )
         cookie = answer.headers["set-cookie"]
         assert cookie.startswith("ps_session=") and "HttpOnly" in cookie and "SameSite=lax" in cookie
         assert "Secure" not in cookie
-        proxied = client.post(
+        # Not behind --proxy: anyone can send X-Forwarded-Proto, so it changes nothing.
+        forged = client.post(
             "/signin",
-            data={"csrf_token": token, "username": "plainhttp", "password": "correct horse battery"},
+            data={"csrf_token": csrf_of(client), "username": "plainhttp", "password": "correct horse battery"},
             headers={"X-Forwarded-Proto": "https"},
             follow_redirects=False,
         )
-        assert "Secure" in proxied.headers["set-cookie"] and "HttpOnly" in proxied.headers["set-cookie"]
+        assert forged.status_code == 303 and "Secure" not in forged.headers["set-cookie"]
+    # Behind --proxy, the proxy's (127.0.0.1's) X-Forwarded-Proto makes the cookies Secure.
+    proxied_app = create_app(web_store, secret_key=SECRET, proxy=True)
+    with TestClient(proxied_app, client=("127.0.0.1", 50000)) as proxied:
+        https = {"X-Forwarded-Proto": "https"}
+        form = proxied.get("/signin", headers=https)
+        token = _CSRF.search(form.text)
+        assert token is not None and "Secure" in form.headers["set-cookie"]
+        # The client's jar keeps a Secure cookie from a plain-http URL to itself: send it by hand,
+        # as the browser does to the https site the proxy serves.
+        https["Cookie"] = f"ps_csrf={form.cookies['ps_csrf']}"
+        answer = proxied.post(
+            "/signin",
+            data={"csrf_token": token.group(1), "username": "plainhttp", "password": "correct horse battery"},
+            headers=https,
+            follow_redirects=False,
+        )
+        session = answer.headers.get_list("set-cookie")[0]
+        assert answer.status_code == 303 and session.startswith("ps_session=")
+        assert "Secure" in session and "HttpOnly" in session
     with TestClient(client.app, base_url="https://testserver") as secure:
         token = csrf_of(secure)
         answer = secure.post(
@@ -231,8 +244,9 @@ def test_session_cookie_flags(web_store: Store) -> None:
     raw = answer.headers["set-cookie"].split(";")[0].split("=", 1)[1]
     with web_store.connect() as conn:
         stored = [r[0] for r in conn.execute(sa.text("SELECT token_hash FROM sessions"))]
-    # One session for the http client (each sign-in replaced the last) and one for the https one.
-    assert raw not in stored and hash_token(raw) in stored and len(stored) == 2
+    # One session each for the http client (each sign-in replaced the last), the proxied one
+    # and the https one.
+    assert raw not in stored and hash_token(raw) in stored and len(stored) == 3
 
 
 def test_sign_in_and_out(web_client: TestClient, web_store: Store) -> None:
@@ -261,7 +275,12 @@ def test_sign_in_and_out(web_client: TestClient, web_store: Store) -> None:
     assert right.status_code == 303 and right.headers["location"] == "/trending"
     dup = web_client.post(
         "/signup",
-        data={"csrf_token": token, "username": "roundtrip", "email": "x@y.org", "password": "long password"},
+        data={
+            "csrf_token": csrf_of(web_client, "/signup"),
+            "username": "roundtrip",
+            "email": "x@y.org",
+            "password": "long password",
+        },
     )
     assert dup.status_code == 400 and "already registered" in dup.text
 
@@ -310,3 +329,67 @@ def test_signin_redirect_keeps_the_query_string(web_client: TestClient) -> None:
     assert location == "/signin?next=/papers%3Fdate%3D2026-02-27%26sort%3Dupvotes"
     form = web_client.get(location)
     assert f'value="{target.replace("&", "&amp;")}"' in form.text
+
+
+def test_the_csrf_token_is_bound_to_the_session_and_renewed_at_sign_in_and_out(web_store: Store) -> None:
+    with make_client(web_store) as alice, make_client(web_store) as bob:
+        anonymous = csrf_of(alice, "/")
+        nonce_before = alice.cookies["ps_csrf"]
+        sign_up(alice, "alice")
+        # Signing in renewed the nonce: the token of the anonymous page (or one an attacker
+        # planted before the sign-in) is refused now, a token of a page seen signed in is not.
+        assert alice.cookies["ps_csrf"] != nonce_before
+        assert alice.post(f"/papers/{PAPER}/upvote", data={"csrf_token": anonymous}).status_code == 403
+        signed_in = csrf_of(alice, "/")
+        assert alice.post(f"/papers/{PAPER}/upvote", data={"csrf_token": signed_in}).status_code == 200
+        # Another session with the very same CSRF cookie (a nonce that leaked, or was fixed by
+        # a sibling subdomain): alice's token is bound to alice's session and fails in bob's.
+        sign_up(bob, "bob")
+        bob.cookies.set("ps_csrf", alice.cookies["ps_csrf"])
+        assert bob.post(f"/papers/{PAPER}/upvote", data={"csrf_token": signed_in}).status_code == 403
+        assert bob.post(f"/papers/{PAPER}/upvote", data={"csrf_token": csrf_of(bob, "/")}).status_code == 200
+        # Signing out renews it too: the signed-in page's token does not outlive the session.
+        nonce_signed_in = alice.cookies["ps_csrf"]
+        assert alice.post("/signout", data={"csrf_token": csrf_of(alice, "/")}).status_code == 200
+        assert alice.cookies["ps_csrf"] != nonce_signed_in
+        assert alice.post("/signin", data={"csrf_token": signed_in, "username": "alice"}).status_code == 403
+    assert _local_votes(web_store) == 2
+
+
+def test_forwarded_headers_count_only_behind_the_proxy(web_store: Store) -> None:
+    """Without --proxy, X-Forwarded-For/-Proto/-Host and Host change neither the client
+    address the rate limits count, nor the scheme, nor any link; behind it the proxy's do."""
+    forged = {"X-Forwarded-Host": "evil.example", "Host": "evil.example", "X-Forwarded-Proto": "https"}
+    site = web_store.settings.base_url
+    with make_client(web_store, rate_limits={"signin": "2/minute"}) as client:
+        feed = client.get("/feeds/daily.atom", headers=forged).text
+        page = client.get(f"/papers/{PAPER}", headers=forged).text
+        markdown = client.get(f"/papers/{PAPER}.md", headers=forged).text
+        for text in (feed, page, markdown):
+            assert "evil.example" not in text
+        assert f'<id>{site}/feeds/daily.atom</id>' in feed and f"<id>{site}/papers/" in feed
+        assert f'content="{site}/papers/{PAPER}"' in page and f"{site}/papers/{PAPER}" in markdown
+        token = csrf_of(client)
+        codes = [
+            client.post(
+                "/signin",
+                data={"csrf_token": token, "username": "nobody", "password": "wrong pass"},
+                headers={"X-Forwarded-For": f"198.51.100.{i}"},
+            ).status_code
+            for i in range(3)
+        ]
+        assert codes == [400, 400, 429]  # one client, whatever it claims to forward for
+    proxied_app = create_app(web_store, secret_key=SECRET, proxy=True, rate_limits={"signin": "2/minute"})
+    with TestClient(proxied_app, client=("127.0.0.1", 50000)) as proxied:
+        token = csrf_of(proxied)
+        codes = [
+            proxied.post(
+                "/signin",
+                data={"csrf_token": token, "username": "nobody", "password": "wrong pass"},
+                headers={"X-Forwarded-For": f"198.51.100.{i % 2}"},
+            ).status_code
+            for i in range(5)
+        ]
+        assert codes == [400, 400, 400, 400, 429]  # two clients behind the proxy, two tries each
+        # Links still come from base_url: the proxy's Host is not the site's public name either.
+        assert "evil.example" not in proxied.get("/feeds/daily.atom", headers=forged).text

@@ -78,7 +78,13 @@ class Settings(BaseSettings):
     database_url: str = ""  # filled in: the SQLite file in the home unless one is given
 
     # -- the web app ---------------------------------------------------------------------
+    # The site's public address: every link that leaves the request (feeds, mails, canonical and
+    # Open Graph URLs) starts with it, never with the request's Host header.
     base_url: str = DEFAULT_BASE_URL
+    # Behind a reverse proxy: trust X-Forwarded-Proto/-For from these addresses (uvicorn's
+    # ProxyHeadersMiddleware; a comma-separated list of IPs or networks, "*" for any).
+    proxy: bool = False
+    proxy_ips: str = "127.0.0.1"
     secret_key: str | None = None
     secret: str | None = None
     index_refresh: float = Field(default=5.0, ge=0, allow_inf_nan=False)

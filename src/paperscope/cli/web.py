@@ -25,7 +25,10 @@ from .common import AppContext, echo_json, json_option, pass_app
     help="Worker processes (uvicorn); one per CPU core serves the most pages.",
 )
 @click.option(
-    "--proxy", is_flag=True, help="Trust X-Forwarded-* headers (behind a reverse proxy on this host)."
+    "--proxy/--no-proxy",
+    default=None,
+    help="Trust X-Forwarded-Proto/-For from the reverse proxy at $PAPERSCOPE_PROXY_IPS (default "
+    "127.0.0.1). Default: $PAPERSCOPE_PROXY, else off (the headers are ignored).",
 )
 @click.option(
     "--index-refresh",
@@ -47,7 +50,7 @@ def serve(
     host: str,
     port: int,
     workers: int,
-    proxy: bool,
+    proxy: bool | None,
     index_refresh: float | None,
     run_jobs: bool | None,
 ) -> None:
@@ -75,6 +78,17 @@ def serve(
         settings = settings.model_copy(update={"index_refresh": index_refresh})
     if run_jobs is not None:
         settings = settings.model_copy(update={"jobs_enabled": run_jobs})
+    if proxy is not None:
+        settings = settings.model_copy(update={"proxy": proxy})
+    if "base_url" not in settings.model_fields_set:
+        # Links in feeds and pages use base_url, never the Host header; unset, the address
+        # served here is the best guess (a public site sets PAPERSCOPE_BASE_URL).
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        settings = settings.model_copy(update={"base_url": f"http://{shown}:{port}"})
+        if settings.proxy or shown != host:
+            click.echo(
+                f"links will point at {settings.base_url}: set PAPERSCOPE_BASE_URL to the public address", err=True
+            )
     if settings.jobs_enabled:
         from ..jobs import Scheduler
 
@@ -101,8 +115,8 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=proxy,
-        forwarded_allow_ips="127.0.0.1" if proxy else None,
+        # The app adds the proxy middleware itself when settings.proxy is on (web/app.py).
+        proxy_headers=False,
         log_config=app.log_config(),
     )
 

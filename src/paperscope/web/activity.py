@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..store.accounts import User
 from .security import check_csrf, user_or_redirect
-from .state import web_state
+from .state import public_url, web_state
 from .templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -45,7 +45,7 @@ def _signals_page(request: Request, user: User, new_token: str | None) -> Respon
     papers = {p.id: p for p in store.get_papers([s.paper_id for s in judged])}
     feed_url = None
     if new_token:
-        feed_url = str(request.base_url).rstrip("/") + f"/feeds/for-you.atom?token={new_token}"
+        feed_url = public_url(request, f"/feeds/for-you.atom?token={new_token}")
     return render(
         request,
         "my_signals.html",

@@ -67,6 +67,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from ..config import SERVE_SETTINGS_ENV, load_from_parent, load_settings
 from ..store import Store
@@ -99,12 +100,14 @@ def create_app(
     page_size: int = 50,
     index_refresh: float = 0.0,
     jobs: bool = False,
+    proxy: bool | None = None,
 ) -> FastAPI:
     """The web app over ``store``.  ``rate_limits`` maps names (signin, signup, submit, upvote)
     to ``limits`` strings such as ``"10/minute"``; the defaults are in :mod:`.state`.
     ``index_refresh`` > 0 refreshes the search indexes in the background every that many seconds
     while the app runs (between its startup and shutdown); ``jobs`` runs the scheduler
-    (:mod:`paperscope.jobs`) in the background likewise."""
+    (:mod:`paperscope.jobs`) in the background likewise.  ``proxy`` (default: the ``proxy``
+    setting) trusts ``X-Forwarded-Proto``/``-For`` from the ``proxy_ips`` addresses."""
     settings = WebSettings(secret_key=secret_key, arxiv_api_url=arxiv_api_url, page_size=page_size)
     if rate_limits is not None:
         settings.rate_limits.update(rate_limits)
@@ -135,7 +138,12 @@ def create_app(
     # GET copy of a HEAD's scope is the one the router marks with its route (a HEAD counts as GET).
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(NulGuardMiddleware)
-    app.add_middleware(HeadMiddleware)  # outermost: the app below sees a GET
+    app.add_middleware(HeadMiddleware)  # the app below sees a GET
+    if store.settings.proxy if proxy is None else proxy:
+        # Outermost, so every layer (rate limits' client address, Secure cookies) sees the real
+        # client.  uvicorn's own middleware, not ``uvicorn --proxy-headers``: the setting then
+        # holds under any ASGI server and in the tests.  Without it the headers are ignored.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=store.settings.proxy_ips)
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> FileResponse:

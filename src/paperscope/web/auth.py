@@ -13,6 +13,7 @@ from .security import (
     check_csrf,
     clear_session_cookie,
     client_key,
+    renew_csrf,
     safe_next,
     set_session_cookie,
     user_or_redirect,
@@ -31,6 +32,7 @@ def _signed_in(request: Request, user_id: int, target: str) -> Response:
     token = state.store.accounts.create_session(user_id, days=state.settings.session_days)
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(request, response, token)
+    renew_csrf(request)  # tokens of the anonymous pages (maybe planted by someone else) die here
     return response
 
 
@@ -91,6 +93,7 @@ def signout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Respon
         web_state(request).store.accounts.delete_session(token)
     response = RedirectResponse("/", status_code=303)
     clear_session_cookie(request, response)
+    renew_csrf(request)
     return response
 
 

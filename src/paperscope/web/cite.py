@@ -18,7 +18,7 @@ from ..store.accounts import User
 from ..store.models import Paper
 from .saved import CollectionId
 from .security import check_csrf, current_user, user_or_redirect
-from .state import web_state
+from .state import public_url, web_state
 from .templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -45,7 +45,7 @@ def _file(body: str, fmt: str, name: str) -> Response:
 @router.get("/papers/{key:path}.md", response_class=PlainTextResponse)
 def paper_markdown(request: Request, key: str) -> Response:
     paper = _paper(request, key)
-    page = str(request.url_for("paper_page", key=paper.key))
+    page = public_url(request, request.app.url_path_for("paper_page", key=paper.key))
     return PlainTextResponse(to_markdown(paper, page), media_type="text/markdown; charset=utf-8")
 
 

@@ -27,7 +27,7 @@ from lxml import etree
 from ..errors import PaperscopeError
 from ..store import Paper, Store
 from .params import BadParameter, newest_period, parse_period
-from .state import web_state
+from .state import public_url, web_state
 
 router = APIRouter(prefix="/feeds", tags=["feeds"])
 
@@ -189,10 +189,12 @@ class _Urls(TypedDict):
 
 def _urls(request: Request, page_path: str, **page_query: str | None) -> _Urls:
     """The site's root, this feed's own URL and the URL of the page the feed mirrors."""
-    base = str(request.base_url)
+    base = public_url(request, "/")
     kept = {k: v for k, v in page_query.items() if v}
     page = base.rstrip("/") + page_path + (f"?{urlencode(kept)}" if kept else "")
-    return {"base_url": base, "self_url": str(request.url), "page_url": page}
+    query = request.url.query
+    own = public_url(request, request.url.path + (f"?{query}" if query else ""))
+    return {"base_url": base, "self_url": own, "page_url": page}
 
 
 # Plain ``def`` handlers: they read the database, so FastAPI runs them in its thread pool.

@@ -21,7 +21,7 @@ from ..recommend import ForYou, Recommender
 from ..store.accounts import AccountError, User
 from .schemas import ErrorOut
 from .security import check_csrf, current_user, safe_next, user_or_redirect
-from .state import web_state
+from .state import public_url, web_state
 from .templating import render
 
 # Only the JSON route is in the OpenAPI schema: the others are pages and form posts.
@@ -105,7 +105,7 @@ def for_you_feed(
     if user is None:  # a wrong, revoked or missing token: as if there were no such feed
         raise HTTPException(404, "No such feed: make a private feed link on /me/signals.")
     result = for_you(request, user, limit)
-    base = str(request.base_url)
+    base = public_url(request, "/")
     body = build_feed(
         [r.paper for r in result.items],
         fmt="atom",

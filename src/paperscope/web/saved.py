@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ..store.accounts import AccountError, User
 from .params import RowId
 from .security import check_csrf, current_user, user_or_redirect
-from .state import web_state
+from .state import public_url, web_state
 from .templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -87,7 +87,7 @@ def collection_page(request: Request, collection_id: CollectionId) -> Response:
             "voted": voted,
             "mine": viewer is not None and viewer.id == collection.user_id,
             "owner": owner.username if owner else "",
-            "public_url": str(request.base_url).rstrip("/") + f"/collections/{collection.id}",
+            "public_url": public_url(request, f"/collections/{collection.id}"),
         },
     )
 
@@ -155,7 +155,7 @@ def collection_feed(request: Request, collection_id: CollectionId, fmt: Format) 
     if collection is None:
         raise HTTPException(404, "No such collection.")
     owner = store.accounts.get_user(collection.user_id)
-    base = str(request.base_url).rstrip("/")
+    base = public_url(request)
     body = build_feed(
         store.get_papers(store.accounts.collection_paper_ids(collection.id)[:MAX_ENTRIES]),
         fmt=fmt,

@@ -2,15 +2,21 @@
 
 Sessions are server-side (``sessions`` table, token hash only); the browser holds the raw
 token in the ``ps_session`` cookie: HttpOnly, SameSite=Lax, Secure when the request came over
-HTTPS (the request scheme, or ``X-Forwarded-Proto: https`` from a reverse proxy).
+HTTPS.  The scheme (and the client address the rate limits count) is the connection's own;
+``X-Forwarded-Proto``/``-For`` rewrite them only behind ``--proxy``, where uvicorn's
+``ProxyHeadersMiddleware`` reads them from the trusted proxy addresses (``create_app``).
 
-CSRF uses the signed double-submit pattern: every visitor gets a random nonce in the
-``ps_csrf`` cookie; forms carry ``itsdangerous``-signed copies of it (``csrf_token``) and a
-state-changing request passes only when the signed token in the form field ``csrf_token`` or
-the ``X-CSRF-Token`` header matches the cookie.  A cross-site page can neither read the cookie
-nor forge the signature.  JSON API clients that are not browsers authenticate with
-``Authorization: Bearer <token>`` (``paperscope user token NAME``) and need no CSRF token,
-because browsers never attach that header on their own.
+CSRF uses the signed double-submit pattern, bound to the session: every visitor gets a random
+nonce in the ``ps_csrf`` cookie; forms carry ``itsdangerous``-signed tokens of that nonce *and*
+of a digest of the session cookie (``csrf_token``), and a state-changing request passes only
+when the signed token in the form field ``csrf_token`` or the ``X-CSRF-Token`` header names
+both this request's cookie nonce and this request's session.  So a token from an anonymous
+page or another session is refused once signed in, and signing in or out renews the nonce
+(:func:`renew_csrf`): a token planted before sign-in (login CSRF, fixation) is worth nothing
+after it.  A cross-site page can neither read the cookies nor forge the signature.  JSON API
+clients that are not browsers authenticate with ``Authorization: Bearer <token>``
+(``paperscope user token NAME``) and need no CSRF token, because browsers never attach that
+header on their own.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from fastapi import HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from ..store.accounts import User
+from ..store.accounts import User, hash_token
 from .state import web_state
 
 SESSION_COOKIE = "ps_session"
@@ -40,8 +46,9 @@ class CsrfError(HTTPException):
 
 
 def is_https(request: Request) -> bool:
-    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
-    return request.url.scheme == "https" or forwarded == "https"
+    # Never the X-Forwarded-Proto header itself: anyone can send it.  Behind ``--proxy`` the
+    # ProxyHeadersMiddleware has already made the trusted proxy's value the request's scheme.
+    return request.url.scheme == "https"
 
 
 def _serializer(request: Request) -> URLSafeTimedSerializer:
@@ -60,16 +67,34 @@ def csrf_nonce(request: Request) -> str:
     return str(nonce)
 
 
+def renew_csrf(request: Request) -> None:
+    """A fresh nonce for this browser (sign-in, sign-out): every token made before is refused
+    from now on.  The middleware sets the new ``ps_csrf`` cookie on whatever response follows."""
+    nonce = secrets.token_urlsafe(24)
+    request.state.new_csrf_nonce = nonce
+    request.state.csrf_nonce = nonce
+    request.state.csrf_token = None
+
+
+def _session_binding(request: Request) -> str:
+    """What ties a token to the session: a digest of the session cookie ("" when there is none).
+    A digest, not the cookie: the token sits in pages, the session cookie must stay HttpOnly."""
+    session = request.cookies.get(SESSION_COOKIE)
+    return hash_token(session)[:32] if session else ""
+
+
 def csrf_token(request: Request) -> str:
     """The signed token for this visitor's forms (made once per request: signing is not free)."""
     token = getattr(request.state, "csrf_token", None)
     if token is None:
-        token = request.state.csrf_token = str(_serializer(request).dumps(csrf_nonce(request)))
+        payload = [csrf_nonce(request), _session_binding(request)]
+        token = request.state.csrf_token = str(_serializer(request).dumps(payload))
     return str(token)
 
 
 def check_csrf(request: Request, token: str | None) -> None:
-    """Raise 403 unless ``token`` (form field, else the X-CSRF-Token header) matches the cookie."""
+    """Raise 403 unless ``token`` (form field, else the X-CSRF-Token header) names this request's
+    CSRF cookie and its session."""
     token = token or request.headers.get(CSRF_HEADER)
     cookie = request.cookies.get(CSRF_COOKIE)
     if not token or not cookie:
@@ -79,7 +104,10 @@ def check_csrf(request: Request, token: str | None) -> None:
         signed = _serializer(request).loads(token, max_age=max_age)
     except BadSignature as error:
         raise CsrfError() from error
-    if not isinstance(signed, str) or not secrets.compare_digest(signed, cookie):
+    if not (isinstance(signed, list) and len(signed) == 2 and all(isinstance(part, str) for part in signed)):
+        raise CsrfError()  # a token of the older, unbound shape: the page is simply stale
+    nonce, binding = signed
+    if not (secrets.compare_digest(nonce, cookie) and secrets.compare_digest(binding, _session_binding(request))):
         raise CsrfError()
 
 

@@ -128,3 +128,10 @@ class WebState:
 
 def web_state(request: Request) -> WebState:
     return cast(WebState, request.app.state.web)
+
+
+def public_url(request: Request, path: str = "") -> str:
+    """``path`` on the site's configured public address (the ``base_url`` setting): links that
+    leave the request (feeds, canonical and Open Graph URLs, citations) never copy the Host
+    header, which any client can set."""
+    return web_state(request).store.settings.base_url.rstrip("/") + path

@@ -23,6 +23,7 @@ from markupsafe import Markup, escape
 
 from ..store.models import Paper
 from .security import CSRF_FIELD, csrf_token, current_user
+from .state import public_url
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -34,6 +35,7 @@ def _context(request: Request) -> dict[str, Any]:
         "user": current_user(request),
         "csrf_token": token,
         "csrf_input": Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, token),
+        "public_url": lambda path="": public_url(request, path),
     }
 
 
