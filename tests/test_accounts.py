@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,10 @@ def test_user_password_is_argon2_hashed_and_checked(store: Store) -> None:
         ("bad name", "a@b.c", "long enough", "username"),
         ("alice2", "not-an-email", "long enough", "email"),
         ("alice2", "a@b.c", "short", "password"),
+        ("alice2", "a@b.c", "password1", "password"),  # common passwords (zxcvbn's list) are refused
+        ("alice2", "a@b.c", " ILoveYou ", "password"),
+        ("alicealice", "a@b.c", "AliceAlice", "password"),  # so are the username and the email
+        ("alice2", "secretmail@b.c", "secretmail", "password"),
     ],
 )
 def test_bad_signup_values_name_the_field(
@@ -206,3 +211,53 @@ def test_collections_belong_to_their_owner(store: Store) -> None:
     assert store.accounts.remove_from_collection(alice.id, reading.id, paper_id) is True
     assert store.accounts.delete_collection(alice.id, reading.id) is True
     assert store.accounts.get_collection(alice.id, reading.id) is None
+
+
+def test_failed_sign_ins_stop_the_guesser_not_the_others_behind_the_address(store: Store) -> None:
+    from paperscope.store.signins import PAIR_LIMIT, Refusal
+
+    alice = store.accounts.create_user("alice", "alice@example.org", "a long password")
+    bob = store.accounts.create_user("bob", "bob@example.org", "a long password")
+    guesser, home = "203.0.113.7", "198.51.100.1"
+    for _ in range(PAIR_LIMIT):
+        assert store.accounts.sign_in("alice", "wrong guess", guesser) is None
+    # The guesser is stopped on alice, even with the right password, by either of her names...
+    for name in ("alice", "ALICE@example.org"):
+        refused = store.accounts.sign_in(name, "a long password", guesser)
+        assert isinstance(refused, Refusal) and 1 <= refused.retry_after <= 15 * 60 + 1
+    # ...but bob, behind the same address, signs in, and so does alice from her own.
+    assert store.accounts.sign_in("bob", "a long password", guesser) == bob
+    assert store.accounts.sign_in("alice", "a long password", home) == alice
+    # A name with no account is limited exactly the same (the limit does not tell who exists).
+    for _ in range(PAIR_LIMIT):
+        assert store.accounts.sign_in("nobody", "wrong guess", guesser) is None
+    assert isinstance(store.accounts.sign_in("nobody", "wrong guess", guesser), Refusal)
+    # A right password forgives that address's earlier typos on that account.
+    for _ in range(PAIR_LIMIT - 1):
+        store.accounts.sign_in("bob", "typo typo", home)
+    assert store.accounts.sign_in("bob", "a long password", home) == bob
+    assert store.accounts.sign_in("bob", "typo again", home) is None
+    assert store.accounts.sign_in("bob", "a long password", home) == bob
+
+
+def test_an_account_guessed_from_many_addresses_is_slowed_not_locked(store: Store) -> None:
+    from paperscope.store.signins import ACCOUNT_LIMIT, ADDRESS_LIMIT, SLOW_S
+
+    signins = store.signins
+    start = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+    for i in range(ACCOUNT_LIMIT):
+        signins.failed("user:1", f"10.0.{i}.1", start + timedelta(seconds=i))
+    last = start + timedelta(seconds=ACCOUNT_LIMIT - 1)
+    refused = signins.refusal("user:1", "192.0.2.50", last + timedelta(seconds=1))
+    assert refused is not None and refused.retry_after == SLOW_S
+    assert signins.refusal("user:1", "192.0.2.50", last + timedelta(seconds=SLOW_S)) is None  # one try per SLOW_S
+    assert signins.refusal("user:2", "10.0.0.1", last + timedelta(seconds=1)) is None  # other accounts: untouched
+    # One address spraying many accounts is slowed the same way.
+    for i in range(ADDRESS_LIMIT):
+        signins.failed(f"name:victim{i}", "203.0.113.9", last + timedelta(seconds=2))
+    assert signins.refusal("user:3", "203.0.113.9", last + timedelta(seconds=3)) is not None
+    assert signins.refusal("user:3", "203.0.113.10", last + timedelta(seconds=3)) is None
+    # Everything leaves the window after 15 minutes.
+    later = last + timedelta(minutes=16)
+    assert signins.refusal("user:1", "192.0.2.50", later) is None
+    assert signins.refusal("user:3", "203.0.113.9", later) is None

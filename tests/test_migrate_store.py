@@ -90,6 +90,11 @@ def _accounts_and_digests(store: Store) -> None:
             "VALUES ('confirmation', 'ada@x.org', 'Subject: hi', '<1@x>', 'queued', :t, :t)",
             t=NOW,
         )
+        # Failed sign-ins (migration 0008): a site moved mid-attack keeps its counts.
+        run(
+            "INSERT INTO signin_failures (account, address, failed_at) VALUES ('user:1', '203.0.113.7', :t)",
+            t="2026-12-05T12:00:00.000000Z",
+        )
     store.set_job_state("harvest:oai", {"token": "résumé|123", "done": 40})
     # A local paper later found on arXiv: merged, its old id kept as an alias.
     title = "A made-up paper seen first on a saved page"

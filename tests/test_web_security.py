@@ -393,3 +393,38 @@ def test_forwarded_headers_count_only_behind_the_proxy(web_store: Store) -> None
         assert codes == [400, 400, 400, 400, 429]  # two clients behind the proxy, two tries each
         # Links still come from base_url: the proxy's Host is not the site's public name either.
         assert "evil.example" not in proxied.get("/feeds/daily.atom", headers=forged).text
+
+
+def test_a_guesser_is_refused_on_the_account_while_others_behind_its_address_sign_in(web_store: Store) -> None:
+    from paperscope.store.signins import PAIR_LIMIT
+
+    web_store.accounts.create_user("target", "target@example.org", "correct horse battery")
+    web_store.accounts.create_user("colleague", "colleague@example.org", "correct horse battery")
+    with make_client(web_store) as guesser, make_client(web_store) as colleague:  # one address, two browsers
+        token = csrf_of(guesser)
+        for _ in range(PAIR_LIMIT):
+            wrong = guesser.post("/signin", data={"csrf_token": token, "username": "target", "password": "guess guess"})
+            assert wrong.status_code == 400
+        refused = guesser.post(
+            "/signin", data={"csrf_token": token, "username": "target", "password": "correct horse battery"}
+        )
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+        assert "too many failed sign-ins to this account from your address" in refused.text
+        answer = colleague.post(
+            "/signin",
+            data={"csrf_token": csrf_of(colleague), "username": "colleague", "password": "correct horse battery"},
+            follow_redirects=False,
+        )
+        assert answer.status_code == 303
+
+
+def test_sign_up_refuses_a_common_password_with_a_clear_message(web_client: TestClient) -> None:
+    page = web_client.get("/signup").text
+    assert "not one of the most common passwords" in page
+    answer = web_client.post(
+        "/signup",
+        data={"csrf_token": csrf_of(web_client, "/signup"), "username": "newbie", "email": "n@example.org",
+              "password": "iloveyou1"},
+    )  # fmt: skip
+    assert answer.status_code == 400 and "one of the most common" in answer.text
+    assert 'value="newbie"' in answer.text  # what was typed stays

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .accounts import Accounts
     from .queues import FetchQueue, Outbox
     from .signals import Signals
+    from .signins import Signins
 
 __all__ = ["Candidate", "Change", "JobRun", "Miss", "Paper", "Store", "UpsertCounts", "utc_now"]
 
@@ -73,6 +74,13 @@ class Store:
         from .accounts import Accounts
 
         return Accounts(self)
+
+    @property
+    def signins(self) -> Signins:
+        """Failed sign-ins, for the per-account and per-address limits (see :mod:`.signins`)."""
+        from .signins import Signins
+
+        return Signins(self.engine)
 
     @property
     def signals(self) -> Signals:

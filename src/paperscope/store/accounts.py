@@ -22,6 +22,8 @@ from sqlalchemy.exc import IntegrityError
 
 from ..checks import is_email
 from ..errors import PaperscopeError
+from ..passwords import is_common
+from .signins import Refusal
 from .upsert import record_changes, utc_now
 
 if TYPE_CHECKING:
@@ -31,6 +33,10 @@ USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024  # argon2 hashes anything, but a megabyte "password" is a cheap DoS
 SESSION_DAYS = 30
+COMMON_PASSWORD = (
+    "that password is one of the most common ones (or your username or email), which attackers "
+    "try first: choose another, such as a few unrelated words"
+)
 MAX_COLLECTION_NAME = 100
 
 # OWASP's recommended argon2id settings (19 MiB, 2 passes, 1 lane) rather than argon2-cffi's
@@ -144,6 +150,8 @@ class Accounts:
             raise AccountError("email must be an address such as name@example.org", "email")
         if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
             raise AccountError(f"password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters", "password")
+        if is_common(password, username, email, email.partition("@")[0]):
+            raise AccountError(COMMON_PASSWORD, "password")
         password_hash = _hasher.hash(password)
         now = utc_now()
         try:
@@ -180,6 +188,28 @@ class Accounts:
                 {"u": username.strip()},
             ).first()
         return _user(row) if row else None
+
+    def sign_in(self, name: str, password: str, address: str) -> User | Refusal | None:
+        """:meth:`authenticate` under the failed-sign-in limits (:mod:`.signins`): the user, None
+        for a wrong name or password, or the :class:`~.signins.Refusal` of a limit (the password
+        is then not even checked)."""
+        with self.store.connect() as conn:
+            found = conn.execute(
+                sa.text("SELECT id FROM users WHERE lower(username) = lower(:u) OR email = lower(:u)"),
+                {"u": name.strip()},
+            ).first()
+        # One account whichever of its names was typed; a name without one counts as itself.
+        account = f"user:{found[0]}" if found else f"name:{name.strip().lower()[:300]}"
+        signins = self.store.signins
+        refusal = signins.refusal(account, address)
+        if refusal is not None:
+            return refusal
+        user = self.authenticate(name, password)
+        if user is None:
+            signins.failed(account, address)
+        else:
+            signins.succeeded(account, address)
+        return user
 
     def authenticate(self, username: str, password: str) -> User | None:
         """The user when the password matches, else None (same work either way)."""

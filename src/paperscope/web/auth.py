@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..store.accounts import AccountError, User
+from ..store.signins import Refusal
 from .security import (
     SESSION_COOKIE,
     check_csrf,
@@ -77,12 +78,20 @@ def signin(
 ) -> Response:
     check_csrf(request, csrf_token)
     state = web_state(request)
-    state.rate_limit("signin", client_key(request))
-    user = state.store.accounts.authenticate(username, password)
-    if user is None:
+    address = client_key(request)
+    # Per address *and* name: a flood guard that never stops the others behind one address.
+    state.rate_limit("signin", f"{address}|{username.strip().lower()}")
+    outcome = state.store.accounts.sign_in(username, password, address)
+    if isinstance(outcome, Refusal):
+        error = f"Sign-in refused: {outcome.reason}. Try again in {outcome.retry_after} s."
+        context = {"next": safe_next(next), "error": error, "username": username}
+        response = render(request, "signin.html", context, status_code=429)
+        response.headers["Retry-After"] = str(outcome.retry_after)
+        return response
+    if outcome is None:
         context = {"next": safe_next(next), "error": "Wrong username or password.", "username": username}
         return render(request, "signin.html", context, status_code=400)
-    return _signed_in(request, user.id, safe_next(next))
+    return _signed_in(request, outcome.id, safe_next(next))
 
 
 @router.post("/signout")
