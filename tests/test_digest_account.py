@@ -38,6 +38,16 @@ def sign_up(client: TestClient, username: str, email: str) -> None:
         },
     )
     assert response.status_code == 200, response.text
+    # With a mail server, sign-up finishes through the mailed link (store/signups.py).
+    store = client.app.state.web.store  # type: ignore[attr-defined]
+    assert send_outbox(store)["sent"] == 1
+    mailed = store.outbox.items()[-1]
+    assert mailed.kind == "signup" and mailed.recipient == email
+    found = re.search(r"/signup/confirm/[A-Za-z0-9_-]+", mailed.message)
+    assert found, mailed.message
+    page = client.get(found.group(0))
+    done = client.post(found.group(0), data={"csrf_token": csrf_from(page.text)})
+    assert done.status_code == 200 and "ps_session" in client.cookies, done.text
 
 
 def test_account_page_manages_confirmed_digests(smtp_server: SmtpServer, store: Store) -> None:

@@ -103,6 +103,12 @@ class Renderer:
         message["Auto-Submitted"] = "auto-generated"
         return message
 
+    def plain(self, to: str, subject: str, body: str, *, now: datetime | None = None) -> EmailMessage:
+        """A plain-text message with this site's headers (the account mails: no HTML needed)."""
+        message = self._base(to, subject, now, None)
+        message.set_content(body)
+        return message
+
     def new_message_id(self) -> str:
         return make_msgid(idstring="digest", domain=self.mail.smtp.from_domain)
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .queues import FetchQueue, Outbox
     from .signals import Signals
     from .signins import Signins
+    from .signups import Signups
 
 __all__ = ["Candidate", "Change", "JobRun", "Miss", "Paper", "Store", "UpsertCounts", "utc_now"]
 
@@ -81,6 +82,13 @@ class Store:
         from .signins import Signins
 
         return Signins(self.engine)
+
+    @property
+    def signups(self) -> Signups:
+        """Sign-ups waiting for the mailed link (see :mod:`.signups`)."""
+        from .signups import Signups
+
+        return Signups(self)
 
     @property
     def signals(self) -> Signals:

@@ -127,6 +127,29 @@ _COLLECTION = (
 )
 
 
+def check_new_account(username: str, email: str, password: str) -> tuple[str, str]:
+    """The username and email as stored (trimmed; the email lower-case), or an
+    :class:`AccountError` naming the field that cannot be used as given."""
+    username = username.strip()
+    email = email.strip().lower()
+    if not USERNAME_RE.match(username):
+        raise AccountError(
+            "username must be 3-32 characters: letters, digits, '_', '-' or '.', starting with a letter or digit",
+            "username",
+        )
+    if not is_email(email):
+        raise AccountError("email must be an address such as name@example.org", "email")
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise AccountError(f"password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters", "password")
+    if is_common(password, username, email, email.partition("@")[0]):
+        raise AccountError(COMMON_PASSWORD, "password")
+    return username, email
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
 def _user(row: Any) -> User:
     return User(id=int(row[0]), username=row[1], email=row[2], created_at=row[3])
 
@@ -139,20 +162,12 @@ class Accounts:
 
     # -- users ----------------------------------------------------------------------------
     def create_user(self, username: str, email: str, password: str) -> User:
-        username = username.strip()
-        email = email.strip().lower()
-        if not USERNAME_RE.match(username):
-            raise AccountError(
-                "username must be 3-32 characters: letters, digits, '_', '-' or '.', starting with a letter or digit",
-                "username",
-            )
-        if not is_email(email):
-            raise AccountError("email must be an address such as name@example.org", "email")
-        if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-            raise AccountError(f"password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters", "password")
-        if is_common(password, username, email, email.partition("@")[0]):
-            raise AccountError(COMMON_PASSWORD, "password")
-        password_hash = _hasher.hash(password)
+        username, email = check_new_account(username, email, password)
+        return self.insert_user(username, email, _hasher.hash(password))
+
+    def insert_user(self, username: str, email: str, password_hash: str) -> User:
+        """The new account of already checked values (:func:`check_new_account`); an
+        :class:`AccountError` naming the field when the username or email is taken."""
         now = utc_now()
         try:
             with self.store.transaction() as conn:

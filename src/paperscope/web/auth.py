@@ -7,8 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from ..mail.settings import MailSettings
+from ..mail.signup import queue_signup_mail
 from ..store.accounts import AccountError, User
 from ..store.signins import Refusal
+from ..store.signups import LINK_HOURS
 from .security import (
     SESSION_COOKIE,
     check_csrf,
@@ -23,6 +26,11 @@ from .state import web_state
 from .templating import render
 
 router = APIRouter(include_in_schema=False)
+
+SIGNUP_LINK_GONE = (
+    f"This sign-up link is not valid: it was used already, or is older than {LINK_HOURS} hours. "
+    "Sign up again to get a new one."
+)
 
 
 def _signed_in(request: Request, user_id: int, target: str) -> Response:
@@ -54,13 +62,46 @@ def signup(
     check_csrf(request, csrf_token)
     state = web_state(request)
     state.rate_limit("signup", client_key(request))
+    mail = MailSettings.load(state.store.settings)
     try:
-        user = state.store.accounts.create_user(username, email, password)
+        if not mail.smtp.configured:
+            # No mail server: nobody can be mailed, so the account is made at once and an address
+            # already registered has to be refused in words (README: "Accounts on the site").
+            user = state.store.accounts.create_user(username, email, password)
+            return _signed_in(request, user.id, safe_next(next))
+        # The same answer whether or not the address has an account; the mail says which
+        # (store/signups.py says why, and why a taken username is still named).
+        started = state.store.signups.start(username, email, password)
     except AccountError as error:
         values = {"username": username, "email": email}
         context = {"next": safe_next(next), "error": str(error), "field": error.field, "values": values}
         return render(request, "signup.html", context, status_code=400)
-    return _signed_in(request, user.id, safe_next(next))
+    if state.allowed("signup_mail", started.email):
+        queue_signup_mail(state.store, mail, started)
+    return render(request, "signup_sent.html", {"email": started.email, "hours": LINK_HOURS})
+
+
+@router.get("/signup/confirm/{token}", response_class=HTMLResponse)
+def signup_link(request: Request, token: Annotated[str, Path(max_length=100)]) -> Response:
+    """The mailed link: a page with a button, so that a mail scanner opening links makes nothing."""
+    pending = web_state(request).store.signups.pending(token)
+    if pending is None:
+        context = {"error": SIGNUP_LINK_GONE, "pending": None, "token": token}
+        return render(request, "signup_confirm.html", context, status_code=400)
+    return render(request, "signup_confirm.html", {"error": None, "pending": pending, "token": token})
+
+
+@router.post("/signup/confirm/{token}", response_class=HTMLResponse)
+def signup_finish(
+    request: Request, token: Annotated[str, Path(max_length=100)], csrf_token: Annotated[str, Form()] = ""
+) -> Response:
+    check_csrf(request, csrf_token)
+    try:
+        user = web_state(request).store.signups.finish(token)
+    except AccountError as error:
+        context = {"error": str(error), "pending": None, "token": token}
+        return render(request, "signup_confirm.html", context, status_code=400)
+    return _signed_in(request, user.id, "/")
 
 
 @router.get("/signin", response_class=HTMLResponse)

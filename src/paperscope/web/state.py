@@ -26,6 +26,8 @@ DEFAULT_RATE_LIMITS: dict[str, str] = {
     "submit": "10/minute",
     "upvote": "60/minute",
     "subscribe": "5/minute",
+    # Sign-up mails per address (not per client): the form must not flood someone's inbox.
+    "signup_mail": "3/hour",
 }
 DAYS_CACHE_SECONDS = 5.0
 # Lists (a day's page of papers, trending) are kept this long in each worker; a vote or a
@@ -82,6 +84,11 @@ class WebState:
         if not self._limiter.hit(limit, name, key):
             reset, _remaining = self._limiter.get_window_stats(limit, name, key)
             raise RateLimited(name, max(1, int(reset - time.time()) + 1))
+
+    def allowed(self, name: str, key: str) -> bool:
+        """Like :meth:`rate_limit`, but says instead of raising (for limits that act silently)."""
+        limit = self._limits.get(name)
+        return limit is None or bool(self._limiter.hit(limit, name, key))
 
     @property
     def searcher(self) -> Searcher:

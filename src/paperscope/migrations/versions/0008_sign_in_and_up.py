@@ -1,11 +1,16 @@
-"""Failed sign-ins, for the per-account and per-address limits (``store/signins.py``).
+"""Failed sign-ins, for the per-account and per-address limits (``store/signins.py``), and
+sign-ups waiting for their mailed link (``store/signups.py``).
 
-Revision ID: 0008_signin_failures
+Revision ID: 0008_sign_in_and_up
 Revises: 0007_queues
 Create Date: 2026-12-05
 
 In the database rather than in each worker's memory, so the limits hold across workers and
 hosts.  Rows older than the window are deleted as new ones come, so the table stays small.
+
+``pending_signups``: a sign-up is an account only once the mailbox owner opens the mailed link,
+so that the sign-up form answers the same whether or not the address has an account.  The link
+carries a random token, of which only the hash is kept here, with the already hashed password.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_signin_failures"
+revision = "0008_sign_in_and_up"
 down_revision = "0007_queues"
 branch_labels = None
 depends_on = None
@@ -31,7 +36,20 @@ def upgrade() -> None:
     op.create_index("ix_signin_failures_account", "signin_failures", ["account", "failed_at"])
     op.create_index("ix_signin_failures_address", "signin_failures", ["address", "failed_at"])
     op.create_index("ix_signin_failures_failed_at", "signin_failures", ["failed_at"])
+    op.create_table(
+        "pending_signups",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("token_hash", sa.Text, nullable=False, unique=True),
+        sa.Column("username", sa.Text, nullable=False),
+        sa.Column("email", sa.Text, nullable=False),
+        sa.Column("password_hash", sa.Text, nullable=False),
+        sa.Column("created_at", sa.Text, nullable=False),
+        sa.Column("expires_at", sa.Text, nullable=False),
+    )
+    op.create_index("ix_pending_signups_expires_at", "pending_signups", ["expires_at"])
+    op.create_index("ix_pending_signups_email", "pending_signups", ["email", "created_at"])
 
 
 def downgrade() -> None:
+    op.drop_table("pending_signups")
     op.drop_table("signin_failures")
