@@ -90,10 +90,16 @@ def _accounts_and_digests(store: Store) -> None:
             "VALUES ('confirmation', 'ada@x.org', 'Subject: hi', '<1@x>', 'queued', :t, :t)",
             t=NOW,
         )
-        # Failed sign-ins (migration 0008): a site moved mid-attack keeps its counts.
+        # Migration 0008: failed sign-ins (a site moved mid-attack keeps its counts) and a sign-up
+        # waiting for its mailed link (the link keeps working after the move).
         run(
             "INSERT INTO signin_failures (account, address, failed_at) VALUES ('user:1', '203.0.113.7', :t)",
             t="2026-12-05T12:00:00.000000Z",
+        )
+        run(
+            "INSERT INTO pending_signups (token_hash, username, email, password_hash, created_at, expires_at) "
+            "VALUES ('ab12', 'waiting', 'waiting@x.org', '$argon2id$v=19$...', :t, :t)",
+            t=NOW,
         )
     store.set_job_state("harvest:oai", {"token": "résumé|123", "done": 40})
     # A local paper later found on arXiv: merged, its old id kept as an alias.
