@@ -90,7 +90,7 @@ def _accounts_and_digests(store: Store) -> None:
             "VALUES ('confirmation', 'ada@x.org', 'Subject: hi', '<1@x>', 'queued', :t, :t)",
             t=NOW,
         )
-        # Migration 0008: failed sign-ins (a site moved mid-attack keeps its counts) and a sign-up
+        # Migration 0009: failed sign-ins (a site moved mid-attack keeps its counts) and a sign-up
         # waiting for its mailed link (the link keeps working after the move).
         run(
             "INSERT INTO signin_failures (account, address, failed_at) VALUES ('user:1', '203.0.113.7', :t)",

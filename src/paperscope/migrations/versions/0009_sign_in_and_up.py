@@ -1,8 +1,8 @@
 """Failed sign-ins, for the per-account and per-address limits (``store/signins.py``), and
 sign-ups waiting for their mailed link (``store/signups.py``).
 
-Revision ID: 0008_sign_in_and_up
-Revises: 0007_queues
+Revision ID: 0009_sign_in_and_up
+Revises: 0008_list_times_import_queue
 Create Date: 2026-12-05
 
 In the database rather than in each worker's memory, so the limits hold across workers and
@@ -18,8 +18,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_sign_in_and_up"
-down_revision = "0007_queues"
+revision = "0009_sign_in_and_up"
+down_revision = "0008_list_times_import_queue"
 branch_labels = None
 depends_on = None
 
