@@ -37,7 +37,9 @@ Security choices: passwords hashed with argon2; server-side sessions (token hash
 ``sessions`` table); cookies HttpOnly + SameSite=Lax (+ Secure over HTTPS); CSRF by signed
 double-submit token on every POST form, and for the JSON API either the ``X-CSRF-Token`` header
 with the session cookie or ``Authorization: Bearer <token>`` (from ``paperscope user token``);
-rate limits with the ``limits`` library in process memory (per worker); CSP ``'self'``.
+rate limits with the ``limits`` library in process memory (per worker), and failed sign-ins
+counted in the database per account and address (``store/signins.py``); sign-up never says
+whether an email has an account (``store/signups.py``); CSP ``'self'``.
 
 Speed: daily/weekly/monthly pages and trending keep their list data a few seconds per worker
 (``WebState.cached``); a vote or submission through a worker calls ``WebState.changed()`` so its
