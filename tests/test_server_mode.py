@@ -164,7 +164,7 @@ def test_two_app_processes_share_votes_and_ingests(
             assert signed_in.status_code in (200, 303), signed_in.text[:2000]
             assert "ps_session" in browser.cookies
             # Signing in renewed the token (it is bound to the session): a page's new one.
-            csrf = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(f"{one}/").text)
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(f"{one}/account").text)
             assert csrf
             cross = browser.post(
                 f"{two}/api/papers/{second.key}/upvote", params={"vote": "true"},
