@@ -134,7 +134,16 @@ def test_home_page_says_when_its_newest_list_is_old(store: Store, shared_data: P
                 f"(papers were last added on {day}).") in home
         # A list asked for by its date is as old as asked: no notice.
         assert "Latest list" not in _text(client.get("/papers?date=2026-02-27").text)
-    # The scheduler's last successful harvest is what the notice names; a failed one is not.
+    # A failed attempt when none ever succeeded: named after the sentence, with its reason.
+    store.jobs.finished("harvest-arxiv", at="2026-12-02T06:00:00Z", status="failed", counts={},
+                        error="could not fetch https://oaipmh.arxiv.org/oai?verb=ListRecords: ReadTimeout",
+                        next_run=None)
+    with make_client(store) as client:
+        home = _text(client.get("/").text)
+    assert (f"(papers were last added on {day}). The last harvest attempt, Dec 2, 2026 (06:00 UTC), failed: "
+            "could not reach oaipmh.arxiv.org.") in home
+    # The scheduler's last successful harvest is what the notice names; a failed one is not, and a
+    # failure older than that success is no longer news.
     store.jobs.finished("harvest-hf", at="2026-12-03T06:00:00Z", status="ok", counts={}, error=None, next_run=None)
     store.jobs.finished("harvest-arxiv", at="2026-12-04T06:00:00Z", status="failed", counts={}, error="x",
                         next_run=None)
@@ -149,7 +158,8 @@ def test_home_page_says_when_its_newest_list_is_old(store: Store, shared_data: P
                         next_run="2026-12-04T09:05:00Z")
     with make_client(store) as client:
         home = _text(client.get("/").text)
-    assert ("The last harvest attempt, Dec 4, 2026 (08:00 UTC), failed: could not reach huggingface.co. "
+    assert ("since Dec 3, 2026 (06:00 UTC). The last harvest attempt, Dec 4, 2026 (08:00 UTC), failed: "
+            "could not reach huggingface.co. "
             "The next try is on Dec 4, 2026 at 09:05 UTC.") in home
     assert url not in home
     # A list of the last working day is current: no notice.

@@ -195,11 +195,7 @@ class Store:
     def last_harvest(self) -> str | None:
         """When the sources were last harvested (UTC ISO 8601): the newest successful finish of a
         ``harvest-*`` job; None when no harvest job ever succeeded."""
-        times = [
-            run.last_finished
-            for run in self.job_runs()
-            if run.name.startswith("harvest") and run.last_status == "ok" and run.last_finished
-        ]
+        times = [run.last_ok for run in self.job_runs() if run.name.startswith("harvest") and run.last_ok]
         return max(times) if times else None
 
     def last_paper_added(self) -> str | None:

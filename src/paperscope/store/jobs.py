@@ -44,6 +44,7 @@ class JobRun:
     next_run: str | None = None
     runs: int = 0
     failures: int = 0
+    last_ok: str | None = None  # when a run last finished ``ok``
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -56,10 +57,11 @@ class JobRun:
             "next_run": self.next_run,
             "runs": self.runs,
             "failures": self.failures,
+            "last_ok": self.last_ok,
         }
 
 
-_COLUMNS = "name, last_run, last_finished, last_status, last_counts, last_error, next_run, runs, failures"
+_COLUMNS = "name, last_run, last_finished, last_status, last_counts, last_error, next_run, runs, failures, last_ok"
 
 
 def _row_to_run(row: Any) -> JobRun:
@@ -73,6 +75,7 @@ def _row_to_run(row: Any) -> JobRun:
         next_run=row[6],
         runs=int(row[7] or 0),
         failures=int(row[8] or 0),
+        last_ok=row[9],
     )
 
 
@@ -150,7 +153,8 @@ class JobStore:
                 sa.text(
                     "UPDATE job_runs SET last_finished = :at, last_status = :s, last_counts = :c, "
                     "last_error = :e, next_run = :x, runs = runs + 1, "
-                    "failures = failures + CASE WHEN :s = 'failed' THEN 1 ELSE 0 END, updated_at = :t "
+                    "failures = failures + CASE WHEN :s = 'failed' THEN 1 ELSE 0 END, "
+                    "last_ok = CASE WHEN :s = 'ok' THEN :at ELSE last_ok END, updated_at = :t "
                     "WHERE name = :n"
                 ),
                 {
