@@ -88,6 +88,12 @@ def test_malformed_records_are_rejected_with_their_origin_and_the_rest_kept(
     rejects = [json.loads(line) for line in (home / "rejects.jsonl").read_text().splitlines()]
     assert [r["origin"] for r in rejects] == [f"{broken}:4", f"{broken}:5"]
     assert all(r["reason"] for r in rejects)
+    # A rerun reports the same two again (the log keeps both times); stats counts each record once.
+    code, out = run_cli(home, "ingest", "--json", str(broken))
+    assert code == 1 and last_json(out)["rejected"] == 2
+    assert len((home / "rejects.jsonl").read_text().splitlines()) == 4
+    code, out = run_cli(home, "stats", "--json")
+    assert code == 0 and last_json(out)["rejects"] == 2
 
 
 def test_unknown_and_missing_files_are_clear_errors(home: Path, tmp_path: Path) -> None:

@@ -372,16 +372,26 @@ class Store:
                 "papers_with_upvotes": int(
                     conn.execute(sa.text("SELECT COUNT(DISTINCT paper_id) FROM upvote_counts")).scalar() or 0
                 ),
-                "rejects": _count_lines(self.settings.rejects_path),
+                "rejects": _count_rejects(self.settings.rejects_path),
             }
 
 
-def _count_lines(path: Any) -> int:
+def _count_rejects(path: Any) -> int:
+    """Distinct rejected records in ``rejects.jsonl``: the log is append-only, so every rerun of an
+    ingest over the same bad record adds a line; a reader asks how many records are bad."""
+    seen: set[tuple[object, object]] = set()
     try:
         with open(path, "rb") as handle:
-            return sum(1 for _ in handle)
+            for line in handle:
+                try:
+                    entry = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    seen.add((line, None))  # a damaged line still counts, once
+                    continue
+                seen.add((entry.get("origin"), entry.get("reason")) if isinstance(entry, dict) else (line, None))
     except FileNotFoundError:
         return 0
+    return len(seen)
 
 
 def open_store(home: str | None = None, database_url: str | None = None) -> Store:
