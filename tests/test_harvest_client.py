@@ -91,6 +91,16 @@ def test_connection_refused_names_the_url() -> None:
     assert "try again later" in message
 
 
+def test_a_long_url_is_cut_in_the_error() -> None:
+    url = f"http://127.0.0.1:{free_port()}/api/query"
+    ids = ",".join(f"2602.{n:05d}" for n in range(100))  # an enrichment batch
+    with HttpClient(FAST) as client, pytest.raises(NetworkError) as caught:
+        client.get(url, {"id_list": ids})
+    message = str(caught.value)
+    assert f"could not fetch {url}?id_list=2602.00000" in message and "characters): ConnectError" in message
+    assert "2602.00099" not in message and len(message) < 400
+
+
 def test_cli_connection_refused_exits_2_without_traceback(home: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     env = {"PAPERSCOPE_HTTP_RETRIES": "1", "PAPERSCOPE_HTTP_BACKOFF": "0.01", "PAPERSCOPE_HTTP_DELAY": "0"}

@@ -82,6 +82,19 @@ def full_url(url: str, params: Mapping[str, str] | None = None) -> str:
     return str(httpx.URL(url, params=dict(params) if params else None))
 
 
+SHOWN_URL_CHARS = 200
+
+
+def shown_url(url: str, params: Mapping[str, str] | None = None) -> str:
+    """The URL for an error message: whole up to :data:`SHOWN_URL_CHARS`, else cut, since an
+    enrichment batch's URL lists 100 ids (1,400 characters) and buried the reason in every log
+    line, job record and page that quotes it."""
+    whole = full_url(url, params)
+    if len(whole) <= SHOWN_URL_CHARS:
+        return whole
+    return f"{whole[: SHOWN_URL_CHARS - 40]}… ({len(whole)} characters)"
+
+
 class HttpClient:
     """A paced, retrying GET client.  ``hint`` ends every error message with what to do."""
 
@@ -110,7 +123,7 @@ class HttpClient:
         self, url: str, params: Mapping[str, str] | None = None, *, accept: Collection[int] = (200,)
     ) -> httpx.Response:
         """GET ``url``; return the response when its status is in ``accept``, else raise NetworkError."""
-        shown = full_url(url, params)
+        shown = shown_url(url, params)
         retrying = Retrying(
             stop=stop_after_attempt(self.pacing.retries + 1),
             wait=self._wait,
