@@ -40,6 +40,7 @@ class RecordingHandler:
     fail_at: set[int] = field(default_factory=set)  # answer 421 to these DATA attempts (1-based)
     reject: set[str] = field(default_factory=set)  # answer 550 to RCPT TO these addresses
     hold_at: int | None = None  # hold the Nth recorded message before answering 250
+    delay: float = 0.0  # seconds between recording each message and answering 250 (a slow relay)
     held: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
 
@@ -57,6 +58,8 @@ class RecordingHandler:
             return "421 4.3.2 service busy, try again later"
         content = envelope.original_content or envelope.content
         self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(content)))
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.hold_at is not None and len(self.received) == self.hold_at:
             self.held.set()
             while not self.release.is_set():  # poll: never block the server's event loop
