@@ -44,8 +44,10 @@ def _category_clause(category: str | None, params: dict[str, Any]) -> str:
     if not category:
         return ""
     # Categories are a JSON array of strings; match the quoted element so cs.CL never matches cs.CLX.
-    params["cat"] = f'%"{category}"%'
-    return " AND p.categories LIKE :cat"
+    # Case-insensitively on both backends (SQLite's LIKE already is, PostgreSQL's is not): the
+    # category chooser sends the search index's lower-case names (cs.cl).
+    params["cat"] = f'%"{category.lower()}"%'
+    return " AND lower(p.categories) LIKE :cat"
 
 
 def _submitter_clause(submitter: str | None, params: dict[str, Any], entry: str = "d.") -> str:
