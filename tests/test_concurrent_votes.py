@@ -15,8 +15,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import random
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -26,12 +24,11 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from mail_fixtures import free_port
 from paperscope.ingest import Ingestor
 from paperscope.store import Store
 from pg import child_env
+from serve_support import serving
 
-EXE = str(Path(sys.executable).parent / "paperscope")
 SMALL_LIST = "hf-daily/daily_papers_2024-10-25.json"  # 29 papers of one daily list
 SEED = int(os.environ.get("PAPERSCOPE_TEST_SEED", "0")) or random.SystemRandom().randrange(1, 2**31)
 ACTIONS = ("vote", "unvote", "toggle")
@@ -72,32 +69,9 @@ def _local_votes(store: Store, paper_id: int) -> int:
 def served(listed: Store) -> Iterator[str]:
     """``paperscope serve --workers 3`` on the store's home; yields its base URL."""
     home = listed.settings.home
-    port = free_port()
-    log = home / "serve.log"
     env = {**child_env(home), "PAPERSCOPE_INDEX_REFRESH": "0"}
-    command = [EXE, "--home", str(home), "--quiet", "serve", "--port", str(port), "--workers", "3", "--no-jobs"]
-    with open(log, "wb") as handle:
-        proc = subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, log.read_text()[-2000:]
-            try:
-                if httpx.get(f"{base}/static/app.css", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "serve did not come up: " + log.read_text()[-2000:]
-            time.sleep(0.2)
+    with serving(home, ["--workers", "3", "--no-jobs"], env, probe="/static/app.css", timeout=90) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 @pytest.mark.slow

@@ -5,9 +5,6 @@ running app, an address nothing listens on, and ``paperscope serve --workers 2``
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from ipaddress import ip_network
 from pathlib import Path
@@ -25,10 +22,8 @@ from paperscope.store import Store
 from paperscope.store.engine import create_engine
 from paperscope.web.app import create_app
 from pg import Cluster, child_env, find_bindir
+from serve_support import serving
 from web_support import SECRET
-
-EXE = str(Path(sys.executable).parent / "paperscope")
-
 
 LOCAL = ("127.0.0.1", 50000)  # TestClient's default peer is "testclient", which is no address
 
@@ -248,37 +243,14 @@ def served_home(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """``paperscope serve --workers 2`` on an empty home; yields its base URL and the home."""
     home = tmp_path / "serve-home"
     home.mkdir()
-    port = free_port()
     env = child_env(home, dict(os.environ))
     env["PAPERSCOPE_INDEX_REFRESH"] = "0"
     # Named here (serve empties it) so that the test can see which workers wrote counts.
     env["PROMETHEUS_MULTIPROC_DIR"] = str(home / "metrics")
     (home / "metrics").mkdir()
     (home / "metrics" / "counter_1.db").write_bytes(b"left over from an earlier run")
-    log = home / "serve.log"
-    command = [EXE, "--home", str(home), "--quiet", "serve", "--port", str(port), "--workers", "2"]
-    with open(log, "wb") as handle:
-        proc = subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, log.read_text()[-2000:]
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "serve did not come up: " + log.read_text()[-2000:]
-            time.sleep(0.2)
+    with serving(home, ["--workers", "2"], env) as base:
         yield base, home
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 @pytest.mark.slow
