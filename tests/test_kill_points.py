@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +130,33 @@ def assert_no_loss_no_double(at_kill: dict[str, list[tuple[Any, ...]]], final: d
         )
 
 
+def kill_at_a_random_request(name: str, home: Path, replay: ReplayServer, args: Sequence[str], *,
+                             requests: int, max_jitter: float, what: str,
+                             env: dict[str, str] | None = None) -> tuple[dict[str, list[tuple[Any, ...]]], str]:
+    """Run ``paperscope ARGS`` and SIGKILL it a random time after the replay server has answered
+    a random one of its ``requests``; returns the store's snapshot at the kill and the kill point."""
+    rng = points(name)
+    request, jitter = rng.randint(1, requests), rng.uniform(0.0, max_jitter)
+    context = where(after_request=request, then_seconds=jitter)
+    process = spawn(home, *args, env=env)
+    killed = kill_after(process, lambda: len(replay.requests) >= request, jitter, context)
+    # Before the last answer the next one is still on its way: the kill must find it running.
+    assert killed or request == requests, f"the {what} finished before the kill; {context}"
+    return snapshot(home), context
+
+
+def rerun_and_compare(home: Path, reference_home: Path, args: Sequence[str], at_kill: dict[str, list[tuple[Any, ...]]],
+                      context: str, env: dict[str, str] | None = None) -> dict[str, list[tuple[Any, ...]]]:
+    """Rerun the killed command, run it unkilled in the reference home, and compare; returns the
+    rerun's final snapshot."""
+    rerun = run(home, *args, env=env)
+    assert rerun.returncode == 0, f"{rerun.stderr[-2000:]}; {context}"
+    assert run(reference_home, *args, env=env).returncode == 0
+    final = snapshot(home)
+    assert_no_loss_no_double(at_kill, final, snapshot(reference_home), context)
+    return final
+
+
 @pytest.fixture()
 def reference_home(tmp_path: Path) -> Iterator[Path]:
     """A second home for the unkilled run (its own database on PostgreSQL)."""
@@ -184,21 +211,10 @@ def test_oai_harvest_killed_at_a_random_point(home: Path, reference_home: Path, 
         }
         replay.route("/oai", query, Reply(200, body, XML, delay=delay))
     args = ("harvest", "arxiv", "--from", FROM, "--endpoint", f"{replay.url}/oai", "--json")
-    rng = points("oai")
-    request, jitter = rng.randint(1, len(pages)), rng.uniform(0.0, 2 * delay)
-    context = where(after_request=request, then_seconds=jitter)
-
-    process = spawn(home, *args, env=FAST_ENV)
-    killed = kill_after(process, lambda: len(replay.requests) >= request, jitter, context)
-    # Before the last page the next response is still on its way: the kill must find it running.
-    assert killed or request == len(pages), f"the harvest finished before the kill; {context}"
-    at_kill = snapshot(home)
-    rerun = run(home, *args, env=FAST_ENV)
-    assert rerun.returncode == 0, f"{rerun.stderr[-2000:]}; {context}"
-    assert run(reference_home, *args, env=FAST_ENV).returncode == 0
-    final = snapshot(home)
+    at_kill, context = kill_at_a_random_request("oai", home, replay, args, requests=len(pages), max_jitter=2 * delay,
+                                                what="harvest", env=FAST_ENV)
+    final = rerun_and_compare(home, reference_home, args, at_kill, context, env=FAST_ENV)
     assert len(final["papers"]) == 18, context
-    assert_no_loss_no_double(at_kill, final, snapshot(reference_home), context)
 
 
 # -- Hugging Face harvest --------------------------------------------------------------------
@@ -215,20 +231,10 @@ def test_hf_harvest_killed_at_a_random_point(home: Path, reference_home: Path, r
         replay.route("/api/daily_papers", {"date": day}, Reply(200, orjson.dumps(items[number::7]), JSON, delay=delay))
     args = ("harvest", "hf", "--week", WEEK, "--endpoint", replay.url, "--json")
     env = {"PAPERSCOPE_HTTP_DELAY": "0.01", "PAPERSCOPE_HTTP_BACKOFF": "0.01", "PAPERSCOPE_HTTP_RETRIES": "1"}
-    rng = points("hf")
-    request, jitter = rng.randint(1, len(WEEK_DAYS)), rng.uniform(0.0, 2 * delay)
-    context = where(after_request=request, then_seconds=jitter)
-
-    process = spawn(home, *args, env=env)
-    killed = kill_after(process, lambda: len(replay.requests) >= request, jitter, context)
-    assert killed or request == len(WEEK_DAYS), f"the harvest finished before the kill; {context}"
-    at_kill = snapshot(home)
-    rerun = run(home, *args, env=env)
-    assert rerun.returncode == 0, f"{rerun.stderr[-2000:]}; {context}"
-    assert run(reference_home, *args, env=env).returncode == 0
-    final = snapshot(home)
+    at_kill, context = kill_at_a_random_request("hf", home, replay, args, requests=len(WEEK_DAYS),
+                                                max_jitter=2 * delay, what="harvest", env=env)
+    final = rerun_and_compare(home, reference_home, args, at_kill, context, env=env)
     assert len(final["papers"]) == 29 and len(final["daily"]) == 29, context
-    assert_no_loss_no_double(at_kill, final, snapshot(reference_home), context)
 
 
 # -- enrichment ------------------------------------------------------------------------------
@@ -243,14 +249,8 @@ def test_enrich_killed_at_a_random_point(home: Path, reference_home: Path, repla
         batches = serve_batches(replay, store, entries, slow=dict.fromkeys(range(8), 0.1))
     assert len(batches) == 8
     args = ("enrich", "--endpoint", replay.url, "--delay", "0", "--json")
-    rng = points("enrich")
-    request, jitter = rng.randint(1, len(batches)), rng.uniform(0.0, 0.4)
-    context = where(after_request=request, then_seconds=jitter)
-
-    process = spawn(home, *args)
-    killed = kill_after(process, lambda: len(replay.requests) >= request, jitter, context)
-    assert killed or request == len(batches), f"the enrichment finished before the kill; {context}"
-    at_kill = snapshot(home)
+    at_kill, context = kill_at_a_random_request("enrich", home, replay, args, requests=len(batches), max_jitter=0.4,
+                                                what="enrichment")
     with Store.open(str(home)) as store:  # the rerun's batches: what is still due
         serve_batches(replay, store, entries)
     rerun = run(home, *args)
