@@ -356,6 +356,19 @@ def test_the_csrf_token_is_bound_to_the_session_and_renewed_at_sign_in_and_out(w
     assert _local_votes(web_store) == 2
 
 
+def _failed_sign_ins(client: TestClient, forwarded_for: list[str]) -> list[int]:
+    """The status of a wrong-password sign-in claiming each ``X-Forwarded-For`` address in turn."""
+    token = csrf_of(client)
+    return [
+        client.post(
+            "/signin",
+            data={"csrf_token": token, "username": "nobody", "password": "wrong pass"},
+            headers={"X-Forwarded-For": address},
+        ).status_code
+        for address in forwarded_for
+    ]
+
+
 def test_forwarded_headers_count_only_behind_the_proxy(web_store: Store) -> None:
     """Without --proxy, X-Forwarded-For/-Proto/-Host and Host change neither the client
     address the rate limits count, nor the scheme, nor any link; behind it the proxy's do."""
@@ -369,27 +382,11 @@ def test_forwarded_headers_count_only_behind_the_proxy(web_store: Store) -> None
             assert "evil.example" not in text
         assert f'<id>{site}/feeds/daily.atom</id>' in feed and f"<id>{site}/papers/" in feed
         assert f'content="{site}/papers/{PAPER}"' in page and f"{site}/papers/{PAPER}" in markdown
-        token = csrf_of(client)
-        codes = [
-            client.post(
-                "/signin",
-                data={"csrf_token": token, "username": "nobody", "password": "wrong pass"},
-                headers={"X-Forwarded-For": f"198.51.100.{i}"},
-            ).status_code
-            for i in range(3)
-        ]
+        codes = _failed_sign_ins(client, [f"198.51.100.{i}" for i in range(3)])
         assert codes == [400, 400, 429]  # one client, whatever it claims to forward for
     proxied_app = create_app(web_store, secret_key=SECRET, proxy=True, rate_limits={"signin": "2/minute"})
     with TestClient(proxied_app, client=("127.0.0.1", 50000)) as proxied:
-        token = csrf_of(proxied)
-        codes = [
-            proxied.post(
-                "/signin",
-                data={"csrf_token": token, "username": "nobody", "password": "wrong pass"},
-                headers={"X-Forwarded-For": f"198.51.100.{i % 2}"},
-            ).status_code
-            for i in range(5)
-        ]
+        codes = _failed_sign_ins(proxied, [f"198.51.100.{i % 2}" for i in range(5)])
         assert codes == [400, 400, 400, 400, 429]  # two clients behind the proxy, two tries each
         # Links still come from base_url: the proxy's Host is not the site's public name either.
         assert "evil.example" not in proxied.get("/feeds/daily.atom", headers=forged).text
