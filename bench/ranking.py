@@ -8,7 +8,8 @@ result set holds (its honest size), and how many judged-relevant papers it keeps
 * keyword: a paper must hold a share of the query's distinct words (``required_words``);
 * semantic: a paper must reach a cosine floor; the floor's table also gives the share of
   judged-relevant papers at or above it (over all of them, not just the top 1,000);
-* hybrid: the union of both sets, fused (convex over normalised scores, or learned weights).
+* hybrid: the union of both sets, fused (convex over normalised scores, or learned weights);
+* passages: the served rule with papers scored by their best passage (index/passages.py).
 
 Usage::
 
@@ -45,6 +46,7 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "scifact"
 DEPTH = 1000
 SHARES = (0.0, 0.34, 0.5, 0.75)
 FLOORS = (0.0, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4)
+PASSAGE_FLOORS = (0.35, 0.38, 0.4, 0.42, 0.45, 0.5)
 # Words in more than this share of papers are "common" (see keyword_query.COMMON_WORD_SHARE).
 COMMON = (0.05, 0.1, 0.2)
 FULL = bool(os.environ.get("RANKING_FULL"))  # every variant, not only the served ones
@@ -61,8 +63,9 @@ def need(count: int, share: float) -> int:
 
 def collect(store: Store, queries: dict[str, str]) -> dict[str, dict[str, Any]]:
     """Per query: keyword ids/scores/words held and the query's word count; semantic ids/scores
-    (kept in the home as ``ranking-lists.pickle``: collecting takes minutes)."""
-    cache = Path(store.settings.home) / "ranking-lists.pickle"
+    and every paper's best-passage score (kept in the home as ``ranking-lists-passages.pickle``:
+    collecting takes minutes)."""
+    cache = Path(store.settings.home) / "ranking-lists-passages.pickle"
     if cache.exists():
         return pickle.loads(cache.read_bytes())
     out = _collect(store, queries)
@@ -96,11 +99,13 @@ def _collect(store: Store, queries: dict[str, str]) -> dict[str, dict[str, Any]]
         # Every paper's cosine (5k papers: exact), for the floor's share of relevant papers.
         cos = np.concatenate([v @ q for v in vectors.vectors]).astype(np.float32)
         order = np.argsort(-cos)
+        # The score the searcher ranks by: the best of the paper's vector and its passages'.
+        best, _ = vectors.best_passages(np.arange(len(cos), dtype=np.intp), q)
         out[qid] = {
             "kw_ids": kw.ids, "kw_scores": kw.scores, "held": held, "words": len(words),
             "rare_held": rare_held, "rare_count": rare_count,
             "sem_ids": vectors.all_ids[order[:DEPTH]], "sem_scores": cos[order[:DEPTH]],
-            "all_ids": vectors.all_ids, "all_cos": cos,
+            "all_ids": vectors.all_ids, "all_cos": cos, "all_best": np.maximum(cos, best),
         }
     keyword.close()
     semantic.close()
@@ -154,7 +159,8 @@ def variants(data: dict[str, dict[str, Any]], qrels: dict[str, dict[str, int]]) 
         runs, sizes = {}, []
         for q in qids:
             ids, _ = kw_set(q, share)
-            runs[q], _ = ids.tolist(), sizes.append(len(ids))
+            runs[q] = ids.tolist()
+            sizes.append(len(ids))
         row(f"keyword, words >= {share:g}", runs, sizes)
     for floor in FLOORS:
         runs, sizes = {}, []
@@ -192,6 +198,7 @@ def variants(data: dict[str, dict[str, Any]], qrels: dict[str, dict[str, int]]) 
             runs[q] = [i for i in ranked if i in members]
             sizes.append(len(members))
         row(f"served: uncommon words >= 0.5 | cos >= {high:g} | cos >= {low:g} + an uncommon word", runs, sizes)
+    passage_rows(data, qids, row)
     for common in COMMON if FULL else ():
         for share in (0.5, 0.67):
             for floor in (0.3, 0.35, 0.4):
@@ -223,8 +230,38 @@ def variants(data: dict[str, dict[str, Any]], qrels: dict[str, dict[str, int]]) 
     return rows
 
 
-def floor_table(data: dict[str, dict[str, Any]], qrels: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
-    """For each floor: share of judged-relevant papers at or above it, and papers per query above it."""
+def passage_rows(data: dict[str, dict[str, Any]], qids: list[str], row: Any) -> None:
+    """The served rule with papers scored by their best passage, as the searcher does it: the
+    keyword side's papers and the paper vectors' top 300, rescored, the best 300 kept; members
+    and ranking both by that score (search/fusion.py, "Passages")."""
+    common = 0.2
+    cases = [(0.5, 0.35, 0.5), (0.5, 0.38, 0.55), (0.5, 0.38, 0.6), (0.5, 0.4, 0.6)]
+    cases += [(w, 0.38, 0.6) for w in (0.35, 0.4, 0.45, 0.55, 0.6, 0.65)]
+    for weight, low, high in cases:
+        runs, sizes = {}, []
+        for q in qids:
+            d = data[q]
+            position = {int(i): n for n, i in enumerate(d["all_ids"].tolist())}
+            candidates = np.union1d(d["kw_ids"], d["sem_ids"][:300])
+            scores = d["all_best"][[position[int(i)] for i in candidates]]
+            top = np.lexsort((candidates, -scores))[:300]
+            sem_ids, sem_scores = candidates[top], scores[top]
+            rare = d["rare_count"][common]
+            held_rare = d["rare_held"][common]
+            member_kw = (held_rare >= need(rare, 0.5)) if rare else (d["held"] >= need(d["words"], 0.5))
+            some_word = set(d["kw_ids"][held_rare >= 1].tolist()) if rare else set(d["kw_ids"].tolist())
+            members = set(d["kw_ids"][member_kw].tolist()) | set(sem_ids[sem_scores >= high].tolist())
+            members |= {i for i in sem_ids[sem_scores >= low].tolist() if i in some_word}
+            ranked = fuse(d["kw_ids"], norm(d["kw_scores"]), sem_ids, norm(sem_scores), weight)
+            runs[q] = [i for i in ranked if i in members]
+            sizes.append(len(members))
+        row(f"passages, w={weight:g}: uncommon words >= 0.5 | best >= {high:g} | >= {low:g} + a word", runs, sizes)
+
+
+def floor_table(data: dict[str, dict[str, Any]], qrels: dict[str, dict[str, int]],
+                score: str = "all_cos") -> list[dict[str, Any]]:
+    """For each floor: share of judged-relevant papers at or above it, and papers per query above
+    it, by ``score``: the paper's own cosine (``all_cos``) or its best passage's (``all_best``)."""
     relevant: list[float] = []
     for q, judged in qrels.items():
         if q not in data:
@@ -235,11 +272,11 @@ def floor_table(data: dict[str, dict[str, Any]], qrels: dict[str, dict[str, int]
         by_key = {k: i for i, k in keys.items()}
         for doc, grade in judged.items():
             if grade > 0 and doc in by_key:
-                relevant.append(float(d["all_cos"][position[by_key[doc]]]))
+                relevant.append(float(d[score][position[by_key[doc]]]))
     values = np.asarray(relevant)
-    out = []
-    for floor in FLOORS:
-        above = [int((data[q]["all_cos"] >= floor).sum()) for q in qrels if q in data]
+    out: list[dict[str, Any]] = []
+    for floor in FLOORS if score == "all_cos" else PASSAGE_FLOORS:
+        above = [int((data[q][score] >= floor).sum()) for q in qrels if q in data]
         out.append({"floor": floor, "relevant_at_or_above": round(float((values >= floor).mean()), 4),
                     "median_papers_above": int(np.median(above))})
     out.append({"relevant_cosine_percentiles": {p: round(float(np.percentile(values, p)), 3)
@@ -264,11 +301,15 @@ def main(argv: list[str] | None = None) -> int:
             ingest(store, args.corpus)
         update_indexes(store, semantic=True)
         data = collect(store, queries)
-    report = {"floors": floor_table(data, qrels), "variants": variants(data, qrels)}
+    report = {"floors": floor_table(data, qrels), "passage_floors": floor_table(data, qrels, "all_best"),
+              "variants": variants(data, qrels)}
     if args.json:
         print(orjson.dumps(report).decode())
         return 0
     for line in report["floors"]:
+        print(line)
+    print("by best passage:")
+    for line in report["passage_floors"]:
         print(line)
     print(f"{'variant':58} {'nDCG@10':>8} {'R@100':>7} {'set':>6} {'rel in set':>10}")
     for r in report["variants"]:

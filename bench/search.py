@@ -14,8 +14,9 @@ The corpus (``bench/corpus.py``) is deterministic.  With ``--home`` an existing 
 already holds the corpus is reused, including its vectors (embedding a million abstracts
 on 2 cores takes hours: build once, then re-run the queries).  ``--embed titles`` embeds
 titles only (the printout says which); ``--embed cached`` composes each synthetic title's
-vector from cached embeddings of the two real titles it was spliced from (see
-:class:`ComposedTitles`: minutes at a million papers, where real embedding takes hours);
+vector from cached embeddings of the two real titles it was spliced from, and each passage's
+(index/passages.py) from its paper's and a real title's (see :class:`ComposedTitles`: minutes
+at a million papers, where real embedding takes hours);
 ``--embed none`` skips the semantic index, and only keyword timings are taken.  With an
 HNSW index (100k papers and up) it also prints the index's recall@10 against exact search
 on 200 real query embeddings, at several search widths.  Before timing, the serving process
@@ -38,6 +39,7 @@ import re
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -80,12 +82,17 @@ class ComposedTitles:
     unit-length mix of the real titles' embeddings (computed once with the configured model and
     cached under bench/.cache), weighted by the share of words each gave.  A million papers then
     cost ~10k real embeddings instead of a million: what latency and recall need is vectors with
-    real text embeddings' geometry, not each title's exact meaning.  A text it does not know
-    (say, a paper added later) is embedded by the real model.
+    real text embeddings' geometry, not each title's exact meaning.  The paper's text (title and
+    abstract) gets its title's vector.  A passage (the title and a few sentences of the abstract)
+    gets the unit-length mean of its paper's vector and a real title's, picked by a hash of the
+    passage: a vector near its paper's, as real passages are; rescoring costs the same for any
+    vectors, so its latency is measured, while its quality is measured on SciFact
+    (bench/quality.py).  A text it does not know (say, a paper added later) is embedded by the
+    real model.
     """
 
     def __init__(self, pools: corpus.Pools, papers: int, progress: bool) -> None:
-        from paperscope.index.embed import configured_model, load_embedder
+        from paperscope.index.embed import configured_model, load_embedder, paper_text
 
         self.model = load_embedder(configured_model())
         self.name, self.dim, self.device = self.model.name, self.model.dim, self.model.device
@@ -101,20 +108,40 @@ class ComposedTitles:
             CACHE.mkdir(parents=True, exist_ok=True)
             np.save(path, self.pool)
         self.sources: dict[str, corpus.TitleSource] = {}
+        self.paper_texts: set[int] = set()
         for record, source in corpus.generate_with_sources(papers, pools=pools):
             self.sources[" ".join(record.title.split())] = source
-        self.composed = self.embedded = 0
+            # Checksums, not the texts: a million abstracts would take a gigabyte.
+            self.paper_texts.add(zlib.crc32(" ".join(paper_text(record.title, record.abstract).split()).encode()))
+        self.longest_title = max((len(title.split()) for title in self.sources), default=0)
+        self.composed = self.embedded = self.passages = 0
+
+    def _title_of(self, text: str) -> str | None:
+        """The synthetic title ``text`` begins with, if any: the longest one that matches whole words."""
+        words = text.split()
+        for end in range(min(len(words), self.longest_title), 0, -1):
+            if " ".join(words[:end]) in self.sources:
+                return " ".join(words[:end])
+        return None
 
     def embed(self, texts: Any, *, batch_size: int | None = None, progress: bool = False) -> np.ndarray:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         unknown = []
         for row, text in enumerate(texts):
-            source = self.sources.get(" ".join(text.split()))
-            if source is None:
+            title = self._title_of(text)
+            if title is None:
                 unknown.append(row)
                 continue
+            source = self.sources[title]
             mixed = source.share * self.pool[source.first] + (1 - source.share) * self.pool[source.second]
-            out[row] = mixed / max(float(np.linalg.norm(mixed)), 1e-12)
+            mixed /= max(float(np.linalg.norm(mixed)), 1e-12)
+            flat = " ".join(text.split())
+            if flat != title and zlib.crc32(flat.encode()) not in self.paper_texts:
+                other = self.pool[zlib.crc32(flat.encode()) % len(self.pool)]
+                mixed = mixed + other
+                mixed /= max(float(np.linalg.norm(mixed)), 1e-12)
+                self.passages += 1
+            out[row] = mixed
         if unknown:
             out[unknown] = self.model.embed([texts[i] for i in unknown])
         self.composed += len(texts) - len(unknown)
@@ -147,17 +174,18 @@ def build(home: Path, papers: int, embed: str, progress: bool) -> dict[str, Any]
         if embed != "none":
             from paperscope.index.vectors import SemanticIndex
 
-            source: Any = store if embed == "full" else TitlesOnly(store)
+            source: Any = TitlesOnly(store) if embed == "titles" else store
             embedder = ComposedTitles(pools, papers, progress) if embed == "cached" else None
             with SemanticIndex.open(store.settings.index_dir) as semantic:
                 figures["semantic_index"] = semantic.update(source, progress=progress, embedder=embedder)
                 figures["ann_recall"] = ann_recall(semantic, corpus.make_queries(200, seed=23, pools=pools))
             figures["semantic_index"]["embedded_text"] = {
                 "full": "title + abstract", "titles": "titles only",
-                "cached": "titles, composed from cached embeddings of the real titles they were spliced from",
+                "cached": "titles and passages, composed from cached embeddings of real titles",
             }[embed]
             if embedder is not None:
                 figures["semantic_index"]["composed"] = embedder.composed
+                figures["semantic_index"]["composed_passages"] = embedder.passages
                 figures["semantic_index"]["embedded_by_model"] = embedder.embedded
                 figures["semantic_index"]["title_pool_seconds"] = round(embedder.pool_seconds, 1)
         figures["papers"] = store.count_papers()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,7 +96,12 @@ def test_why_names_words_that_occur_in_the_paper(searcher: Searcher) -> None:
             assert why.semantic is not None and -1.0 <= why.semantic <= 1.0
         data = result.as_dict()["why"]
         assert data["found_by"] == why.found_by and data["query_words"] == 4  # "for" is a stop word
+        if why.passage is not None:
+            # The closest passage is the paper's own sentences, quoted as they stand.
+            assert why.passage in " ".join((result.paper.abstract or "").split()) and data["passage"] == why.passage
     assert any(r.why and r.why.semantic is not None for r in response.results)
+    # Long abstracts are scored by their closest passage, and the reason quotes it.
+    assert sum(r.why is not None and r.why.passage is not None for r in response.results) >= 5
 
 
 def test_facets_add_up_to_the_total(searcher: Searcher) -> None:
@@ -162,3 +168,25 @@ def test_related_floor_and_reasons(month: Store, searcher: Searcher) -> None:
     update_indexes(month)
     lonely = searcher.related("local-bread", 5)
     assert lonely.how == "semantic" and lonely.papers == []
+
+
+def test_page_and_api_quote_the_closest_passage(month: Store) -> None:
+    from fastapi.testclient import TestClient
+
+    from paperscope.web.app import create_app
+
+    query = "sparse attention for long context"
+    with TestClient(create_app(month)) as client:
+        items = client.get("/api/papers/search", params={"q": query, "limit": 20}).json()
+        quoted = [item for item in items if "passage" in item["why"]]
+        assert len(quoted) >= 5
+        for item in quoted:
+            assert item["why"]["passage"] in " ".join(item["paper"]["summary"].split())
+        page = client.get("/search", params={"q": query}).text
+    shown = re.findall(r'<p class="why passage">closest passage: “([^”]+)”</p>', page)
+    assert len(shown) >= 5
+    passages = {item["why"]["passage"] for item in quoted}
+    # Each quote on the page is one of the passages, shortened at a word when long.
+    for text in shown:
+        text = html.unescape(text)
+        assert any(p == text or (text.endswith("...") and p.startswith(text[:-3].rstrip())) for p in passages), text

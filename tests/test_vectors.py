@@ -14,7 +14,8 @@ from paperscope.errors import QueryError
 from paperscope.index import vectorfiles as vf
 from paperscope.index import vectors
 from paperscope.index.ann import refresh_ann
-from paperscope.index.embed import FP32_MODEL, INT8_MODEL
+from paperscope.index.embed import FP32_MODEL, INT8_MODEL, load_embedder, paper_text
+from paperscope.index.passages import PASSAGES_VERSION, passage_text, split_passages
 from paperscope.index.vectors import SemanticIndex
 from paperscope.records import PaperRecord
 from paperscope.store import Paper, Store
@@ -276,3 +277,90 @@ def test_model_change_reembeds_everything(home: Path, shared_data: Path) -> None
         assert fp32.stats()["model"] == FP32_MODEL and len(fp32.search(records[1].title, 3)) == 3
         assert back.update(store)["embedded"] == 7  # resumed after the staged checkpoint of 5
         assert back.stats()["model"] == INT8_MODEL and len(back.search(records[1].title, 3)) == 3
+
+
+def test_rescore_takes_the_best_of_paper_and_passages(built: tuple[Store, SemanticIndex]) -> None:
+    store, index = built
+    embedder = load_embedder(INT8_MODEL)
+    papers = [p for p in store.get_papers(list(range(1, 201))) if len(split_passages(p.title, p.abstract or "")) >= 3]
+    papers = papers[:12]
+    assert len(papers) == 12
+    own_passage = 0
+    for paper in papers:
+        passages = split_passages(paper.title, paper.abstract or "")
+        # A query in the words of the paper's last passage, not its title.
+        query = index.embed_query(passage_text(paper.title, paper.abstract or "", len(passages) - 1) or "")
+        hits, best = index.rescore(query, np.asarray([paper.id, 99_999], dtype=np.int64))
+        assert hits.ids.tolist() == [paper.id]  # an id without an embedding is left out
+        whole = float(embedder.embed([paper_text(paper.title, paper.abstract or "")])[0] @ query)
+        parts = embedder.embed(passages) @ query
+        # The score is the best of the paper's own vector and its passages' (int8 passages).
+        assert abs(float(hits.scores[0]) - max(whole, float(parts.max()))) < 0.01
+        if paper.id in best:
+            assert abs(float(parts[best[paper.id]]) - float(hits.scores[0])) < 0.01
+            own_passage += best[paper.id] == len(passages) - 1
+    # The passage the query was taken from is, nearly always, the one that scores.
+    assert own_passage >= 10, own_passage
+
+
+def passage_counts(index: SemanticIndex) -> dict[int, int]:
+    """Each paper's number of passages in an index of one segment."""
+    snap = index.snapshot()
+    assert snap is not None and len(snap.passages) == 1 and snap.passages[0] is not None
+    return dict(zip(snap.seg_ids[0].tolist(), np.diff(snap.passages[0].offsets).tolist(), strict=True))
+
+
+def test_folded_segments_keep_each_papers_passages(home: Path, shared_data: Path) -> None:
+    records = daily_records(shared_data)[600:640]
+    with Store.open(str(home)) as store:
+        store.write_records(records)
+        index = SemanticIndex.open(store.settings.index_dir, INT8_MODEL)
+        index.page_size = 7  # six checkpoints, folded into one segment at the end
+        assert index.update(store)["embedded"] == 40
+        assert len(vf.read_manifest(index.folder / vf.MANIFEST)["segments"]) == 1  # type: ignore[index]
+        counts = passage_counts(index)
+        for paper in store.get_papers(list(counts)):
+            assert counts[paper.id] == len(split_passages(paper.title, paper.abstract or "")), paper.title
+        # One index built in one step scores every paper the same as the folded one.
+        whole = SemanticIndex.open(home / "whole", INT8_MODEL)
+        whole.update(store)
+        query = index.embed_query("reinforcement learning for reasoning")
+        ids = np.asarray(sorted(counts), dtype=np.int64)
+        folded, folded_best = index.rescore(query, ids)
+        single, single_best = whole.rescore(query, ids)
+        assert folded.ids.tolist() == single.ids.tolist() and folded_best == single_best
+        assert np.allclose(folded.scores, single.scores, atol=1e-6)
+        whole.close()
+
+
+def test_an_index_from_before_passages_is_rebuilt_beside_it(home: Path, shared_data: Path) -> None:
+    records = daily_records(shared_data)[700:716]
+    with Store.open(str(home)) as store:
+        store.write_records(records)
+        index = SemanticIndex.open(store.settings.index_dir, INT8_MODEL)
+        index.update(store)
+        # Make it what an index from before passages was: no passage files, no version.
+        manifest = vf.read_manifest(index.folder / vf.MANIFEST)
+        assert manifest is not None and manifest["passages"] == PASSAGES_VERSION
+        del manifest["passages"]
+        for segment in manifest["segments"]:
+            del segment["passages"]
+            for part in vf.PASSAGE_PARTS:
+                (index.folder / f"{segment['name']}.{part}.npy").unlink()
+        vf.write_manifest(index.folder / vf.MANIFEST, manifest)
+        old = SemanticIndex.open(store.settings.index_dir, INT8_MODEL)
+        target = store.resolve_key(records[2].arxiv_id or "")
+        query = old.embed_query(records[2].title)
+        hits, best = old.rescore(query, np.asarray([target], dtype=np.int64))
+        assert hits.ids.tolist() == [target] and best == {}  # the old index still answers, by paper vectors
+        # Re-embedding is staged beside it; killed midway, the old vectors keep answering.
+        index.page_size = 5
+        with pytest.raises(RuntimeError, match="killed"):
+            index.update(FailingStore(store, fail_on=2))  # type: ignore[arg-type]
+        assert old.search(records[2].title, 1).ids[0] == target
+        assert (index.folder / vf.NEXT_MANIFEST).exists()
+        assert index.update(store)["embedded"] == 11  # resumed after the staged checkpoint of 5
+        assert vf.read_manifest(index.folder / vf.MANIFEST)["passages"] == PASSAGES_VERSION  # type: ignore[index]
+        assert not (index.folder / vf.NEXT_MANIFEST).exists()
+        assert old.snapshot().has_passages  # type: ignore[union-attr]
+        assert old.search(records[2].title, 1).ids[0] == target

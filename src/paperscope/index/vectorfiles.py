@@ -7,6 +7,9 @@ Layout of ``<home>/index/semantic/``::
     seg-<hex>.vec.npy        float32 [rows, dim] unit vectors (memory-mapped on open)
     seg-<hex>.ids.npy        int64 [rows] store paper ids
     seg-<hex>.hash.npy       uint64 [rows] hash of the embedded text (re-embed only on change)
+    seg-<hex>.pvec.npy       int8 [passages, dim] the rows' passage vectors (index/passages.py)
+    seg-<hex>.pscale.npy     float32 [passages] their scales (vector ~= int8 * scale)
+    seg-<hex>.poff.npy       int64 [rows + 1] row i's passages are pvec[poff[i]:poff[i + 1]]
     ann-<hex>.usearch        usearch HNSW over the live vectors, keys = paper ids
 
 Segments are written once and never changed: an update writes new segments, then replaces
@@ -87,18 +90,54 @@ def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
     fsync_replace(tmp, path)
 
 
-def write_segment(folder: Path, vectors: np.ndarray, ids: IdArray, hashes: np.ndarray, gen: int) -> dict[str, Any]:
+@dataclass
+class Passages:
+    """Passage vectors of some rows, int8 with a scale each; row i owns codes[offsets[i]:offsets[i + 1]]."""
+
+    codes: npt.NDArray[np.int8]
+    scales: npt.NDArray[np.float32]
+    offsets: IdArray
+
+    @classmethod
+    def empty(cls, dim: int, rows: int = 0) -> Passages:
+        return cls(np.empty((0, dim), dtype=np.int8), np.empty(0, dtype=np.float32), np.zeros(rows + 1, dtype=np.int64))
+
+    def select(self, rows: npt.NDArray[np.intp]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+        """The passage positions of ``rows`` (in order) and, for each, which of ``rows`` owns it."""
+        starts, ends = self.offsets[rows], self.offsets[rows + 1]
+        counts = (ends - starts).astype(np.intp)
+        owner = np.repeat(np.arange(len(rows), dtype=np.intp), counts)
+        # Each passage's position: its row's start plus its rank within the row.
+        first = np.cumsum(counts) - counts
+        positions = starts[owner] + (np.arange(int(counts.sum()), dtype=np.intp) - first[owner])
+        return positions.astype(np.intp), owner
+
+
+def write_segment(folder: Path, vectors: np.ndarray, ids: IdArray, hashes: np.ndarray, gen: int,
+                  passages: Passages | None = None) -> dict[str, Any]:
     name = new_name("seg")
     write_array(folder / f"{name}.vec.npy", np.ascontiguousarray(vectors, dtype=np.float32))
     write_array(folder / f"{name}.ids.npy", np.asarray(ids, dtype=np.int64))
     write_array(folder / f"{name}.hash.npy", np.asarray(hashes, dtype=np.uint64))
-    return {"name": name, "rows": len(ids), "gen": gen}
+    segment: dict[str, Any] = {"name": name, "rows": len(ids), "gen": gen}
+    if passages is not None:
+        if len(passages.offsets) != len(ids) + 1 or len(passages.scales) != len(passages.codes):
+            raise ValueError("passages do not match the segment's rows")
+        write_array(folder / f"{name}.pvec.npy", np.ascontiguousarray(passages.codes, dtype=np.int8))
+        write_array(folder / f"{name}.pscale.npy", np.asarray(passages.scales, dtype=np.float32))
+        write_array(folder / f"{name}.poff.npy", np.asarray(passages.offsets, dtype=np.int64))
+        segment["passages"] = len(passages.codes)
+    return segment
+
+
+PASSAGE_PARTS = ("pvec", "pscale", "poff")
 
 
 def referenced_files(manifest: dict[str, Any] | None) -> set[str]:
     if manifest is None:
         return set()
     names = {f"{s['name']}.{part}.npy" for s in manifest["segments"] for part in ("vec", "ids", "hash")}
+    names |= {f"{s['name']}.{part}.npy" for s in manifest["segments"] if "passages" in s for part in PASSAGE_PARTS}
     if manifest.get("ann"):
         names.add(manifest["ann"]["file"])
     return names
@@ -124,6 +163,7 @@ class Snapshot:
     positions: npt.NDArray[np.intp] = field(default_factory=lambda: np.empty(0, dtype=np.intp))  # their rows
     hashes: npt.NDArray[np.uint64] = field(default_factory=lambda: np.empty(0, dtype=np.uint64))  # per live id
     offsets: list[int] = field(default_factory=list)  # first global row of each segment
+    passages: list[Passages | None] = field(default_factory=list)  # per segment (None: built without)
     ann: Any = None  # the usearch view when the manifest's ANN file is current (set by the reader)
 
     @property
@@ -151,6 +191,7 @@ class Snapshot:
                                       "delete the folder and run `paperscope index`")
             snap.vectors.append(vec)
             snap.seg_ids.append(ids)
+            snap.passages.append(_load_passages(folder, seg, len(ids), snap.dim))
             snap.offsets.append(offset)
             offset += len(ids)
         if not snap.vectors:
@@ -174,6 +215,58 @@ class Snapshot:
         found = self.ids[where] == paper_ids
         return paper_ids[found], self.positions[where[found]]
 
+    def best_passages(self, positions: npt.NDArray[np.intp], query: npt.NDArray[np.float32]
+                      ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.intp]]:
+        """For each global row: the best cosine of ``query`` over its passages (-inf where it
+        has none) and that passage's number (-1 where none)."""
+        best = np.full(len(positions), -np.inf, dtype=np.float32)
+        which = np.full(len(positions), -1, dtype=np.intp)
+        seg_of = np.searchsorted(np.asarray(self.offsets), positions, side="right") - 1
+        for s in np.unique(seg_of):
+            passages = self.passages[s]
+            if passages is None:
+                continue
+            mine = np.flatnonzero(seg_of == s)
+            rows = (positions[mine] - self.offsets[s]).astype(np.intp)
+            at, owner = passages.select(rows)
+            if len(at) == 0:
+                continue
+            # Sorted positions read the memory map front to back; the codes are gathered once.
+            scores = (passages.codes[at].astype(np.float32) @ query) * passages.scales[at]
+            order = np.lexsort((-scores, owner))  # by owner, best first within each
+            firsts = order[np.r_[0, np.flatnonzero(np.diff(owner[order])) + 1]]
+            best[mine[owner[firsts]]] = scores[firsts]
+            which[mine[owner[firsts]]] = at[firsts] - passages.offsets[rows[owner[firsts]]]
+        return best, which
+
+    def passage_rows(self, positions: npt.NDArray[np.intp]) -> Passages:
+        """The passages of global rows, in their order (a copy), for folding segments into one."""
+        seg_of = np.searchsorted(np.asarray(self.offsets), positions, side="right") - 1
+        counts = np.zeros(len(positions), dtype=np.int64)
+        for s in np.unique(seg_of):
+            passages = self.passages[s]
+            if passages is not None:
+                mine = np.flatnonzero(seg_of == s)
+                rows = positions[mine] - self.offsets[s]
+                counts[mine] = passages.offsets[rows + 1] - passages.offsets[rows]
+        offsets = np.r_[0, np.cumsum(counts)].astype(np.int64)
+        out = Passages(np.empty((int(offsets[-1]), self.dim), dtype=np.int8),
+                       np.empty(int(offsets[-1]), dtype=np.float32), offsets)
+        for s in np.unique(seg_of):
+            passages = self.passages[s]
+            if passages is None:
+                continue
+            mine = np.flatnonzero(seg_of == s).astype(np.intp)
+            at, _ = passages.select((positions[mine] - self.offsets[s]).astype(np.intp))
+            targets, _ = out.select(mine)
+            out.codes[targets] = passages.codes[at]
+            out.scales[targets] = passages.scales[at]
+        return out
+
+    @property
+    def has_passages(self) -> bool:
+        return any(p is not None for p in self.passages)
+
     def rows(self, positions: npt.NDArray[np.intp]) -> np.ndarray:
         """Vectors at global rows (a copy), gathered segment by segment."""
         out = np.empty((len(positions), self.dim), dtype=np.float32)
@@ -182,3 +275,16 @@ class Snapshot:
             mask = seg_of == s
             out[mask] = self.vectors[s][positions[mask] - self.offsets[s]]
         return out
+
+
+def _load_passages(folder: Path, segment: dict[str, Any], rows: int, dim: int) -> Passages | None:
+    if "passages" not in segment:
+        return None
+    name = segment["name"]
+    codes = np.load(folder / f"{name}.pvec.npy", mmap_mode="r", allow_pickle=False)
+    scales = np.load(folder / f"{name}.pscale.npy", mmap_mode="r", allow_pickle=False)
+    offsets = np.load(folder / f"{name}.poff.npy", allow_pickle=False)
+    if codes.shape != (segment["passages"], dim) or len(scales) != len(codes) or len(offsets) != rows + 1:
+        raise PaperscopeError(f"segment {name} in {folder} has passages of shape {codes.shape}; "
+                              "delete the folder and run `paperscope index`")
+    return Passages(codes, scales, offsets)

@@ -28,6 +28,7 @@ from ..store import Store
 from . import vectorfiles as vf
 from .embed import Embedder, configured_model, load_embedder, load_query_embedder, paper_text
 from .hits import Hits
+from .passages import PASSAGES_VERSION, quantize, split_passages
 
 # Below this many papers exact search is fast enough (~10 ms per query at 100k x 384 float32)
 # and has perfect recall; above it the HNSW index answers in well under a millisecond.
@@ -193,6 +194,29 @@ class SemanticIndex:
         scores = snap.rows(positions) @ np.asarray(vector, dtype=np.float32)
         return dict(zip(found.tolist(), scores.astype(float).tolist(), strict=True))
 
+    def rescore(self, vector: npt.NDArray[np.float32], ids: npt.NDArray[np.int64]
+                ) -> tuple[Hits, dict[int, int]]:
+        """Each of ``ids`` that has an embedding, scored by the best of its own vector and its
+        passages (MaxP: see index/passages.py), best first; and, for papers whose best is a
+        passage, that passage's number (``split_passages`` order)."""
+        snap = self.snapshot()
+        if snap is None or len(ids) == 0:
+            return Hits.empty(), {}
+        found, positions = snap.lookup(np.unique(np.asarray(ids, dtype=np.int64)))
+        if len(found) == 0:
+            return Hits.empty(), {}
+        q = np.asarray(vector, dtype=np.float32)
+        scores = snap.rows(positions) @ q
+        if snap.has_passages:
+            best, which = snap.best_passages(positions, q)
+            better = best > scores
+            scores = np.where(better, best, scores).astype(np.float32)
+            passage = {int(i): int(n) for i, n in zip(found[better].tolist(), which[better].tolist(), strict=True)}
+        else:
+            passage = {}
+        order = np.lexsort((found, -scores))
+        return Hits(found[order], scores[order].astype(np.float32)), passage
+
     def related(self, paper_id: int, k: int) -> Hits:
         """Nearest neighbours of a paper's own vector, the paper itself left out."""
         snap = self.snapshot()
@@ -288,7 +312,7 @@ class SemanticIndex:
         with self._locked():
             current = vf.read_manifest(self.folder / vf.MANIFEST)
             manifest: dict[str, Any] | None
-            if current is None or current["model"] == self.model:
+            if current is None or self._same_kind(current):
                 # Checkpoints go live as they are made: a first build is searchable while it runs.
                 work_path, manifest = self.folder / vf.MANIFEST, current
                 # A staged build for some other model was abandoned: its files go below.
@@ -298,10 +322,11 @@ class SemanticIndex:
                 # keep working on the old ones meanwhile; a killed build resumes.
                 work_path = self.folder / vf.NEXT_MANIFEST
                 staged = vf.read_manifest(work_path)
-                manifest = staged if staged is not None and staged["model"] == self.model else None
+                manifest = staged if staged is not None and self._same_kind(staged) else None
             if manifest is None:
                 embedder = embedder or load_embedder(self.model)
                 manifest = vf.empty_manifest(embedder.name, embedder.dim)
+                manifest["passages"] = PASSAGES_VERSION
                 vf.write_manifest(work_path, manifest)
             embedded, run_segments = self._follow_changes(store, manifest, work_path, embedder, progress)
             snap = self._finish(manifest, work_path, run_segments)
@@ -311,6 +336,12 @@ class SemanticIndex:
             vf.remove_unreferenced(self.folder, vf.referenced_files(manifest))
         return {"embedded": embedded, "total": len(snap), "seconds": round(time.perf_counter() - start, 3),
                 "model": manifest["model"], "dim": manifest["dim"], "ann": bool(manifest.get("ann"))}
+
+    def _same_kind(self, manifest: dict[str, Any]) -> bool:
+        """Whether ``manifest``'s vectors are what this index makes now: the same model, and
+        passages cut the same way (an index from before passages is re-embedded beside the old
+        one, which keeps answering meanwhile)."""
+        return bool(manifest["model"] == self.model and manifest.get("passages") == PASSAGES_VERSION)
 
     def _follow_changes(self, store: Store, manifest: dict[str, Any], work_path: Path,
                         embedder: Embedder | None, progress: bool) -> tuple[int, list[dict[str, Any]]]:
@@ -322,7 +353,7 @@ class SemanticIndex:
         with tqdm(total=pending, unit="paper", desc="embedding", disable=not progress or not pending) as bar:
             while changes := store.changes_since(manifest["last_seq"], limit=self.page_size):
                 paper_ids = sorted({c.paper_id for c in changes})
-                texts, ids, hashes = [], [], []
+                texts, ids, hashes, passages = [], [], [], []
                 old_ids, _ = snap.lookup(np.asarray(paper_ids, dtype=np.int64))
                 old = dict(zip(old_ids.tolist(), snap.hashes[np.searchsorted(snap.ids, old_ids)].tolist(),
                                strict=True)) if len(old_ids) else {}
@@ -334,16 +365,22 @@ class SemanticIndex:
                     texts.append(text)
                     ids.append(paper.id)
                     hashes.append(digest)
+                    passages.append(split_passages(paper.title, paper.abstract or ""))
                 bar.update(len(changes) - len(texts))  # repeats and unchanged texts: nothing to embed
                 if texts:
                     if embedder is None:
                         embedder = load_embedder(self.model)
                     vectors = np.empty((len(texts), int(manifest["dim"])), dtype=np.float32)
+                    passage_vectors = []
                     for s in range(0, len(texts), 256):  # small steps so the bar moves
                         vectors[s : s + 256] = embedder.embed(texts[s : s + 256])
+                        pieces = [p for group in passages[s : s + 256] for p in group]
+                        if pieces:
+                            passage_vectors.append(embedder.embed(pieces))
                         bar.update(len(texts[s : s + 256]))
                     segment = vf.write_segment(self.folder, vectors, np.asarray(ids, dtype=np.int64),
-                                               np.asarray(hashes, dtype=np.uint64), manifest["gen"] + 1)
+                                               np.asarray(hashes, dtype=np.uint64), manifest["gen"] + 1,
+                                               _passages(passage_vectors, passages, vectors.shape[1]))
                     manifest["segments"].append(segment)
                     run_segments.append(segment)
                     known.update(zip(ids, hashes, strict=True))
@@ -393,7 +430,8 @@ class SemanticIndex:
         order = np.argsort(ids, kind="stable")
         positions, ids = positions[order], ids[order]
         hashes = snap.hashes[np.searchsorted(snap.ids, ids)]
-        segment = vf.write_segment(self.folder, snap.rows(positions), ids, hashes, max(s["gen"] for s in fold))
+        segment = vf.write_segment(self.folder, snap.rows(positions), ids, hashes, max(s["gen"] for s in fold),
+                                   snap.passage_rows(positions))
         first = chosen[0]
         kept = [s for s in manifest["segments"] if s["name"] not in names]
         # The folded segment takes the place of the first one folded, so "newest row wins" holds.
@@ -404,3 +442,12 @@ class SemanticIndex:
         if was_current:
             manifest["ann"]["gen"] = manifest["gen"]
         vf.write_manifest(work_path, manifest)
+
+
+def _passages(vectors: list[npt.NDArray[np.float32]], texts: list[list[str]], dim: int) -> vf.Passages:
+    """One segment's passages, quantized (``texts``: each row's passage texts, in row order)."""
+    offsets = np.r_[0, np.cumsum([len(group) for group in texts])].astype(np.int64)
+    if not vectors:
+        return vf.Passages.empty(dim, len(texts))
+    codes, scales = quantize(np.concatenate(vectors))
+    return vf.Passages(codes, scales, offsets)

@@ -168,6 +168,7 @@ class _Found:
     keyword: set[int] = field(default_factory=set)
     semantic: dict[int, float] = field(default_factory=dict)  # cosine of the semantic side's papers
     vector: npt.NDArray[np.float32] | None = None  # the query's embedding, when it was made
+    passages: dict[int, int] = field(default_factory=dict)  # paper -> its passage that scored best
 
     @classmethod
     def empty(cls) -> _Found:
@@ -386,10 +387,15 @@ class Searcher:
         # Every neighbour read reached the floor: more papers may, beyond what was read.
         floor = semantic_floor(semantic.model)
         saturated = len(sem) >= depth and bool(sem.scores[-1] >= floor)
+        # The papers either side read, scored by their best passage (index/passages.py): the
+        # neighbours come from the papers' own vectors, the passages decide how close each is.
+        candidates = sem.ids if kw is None else np.concatenate([sem.ids, ranking.ids, kw.hits.ids])
+        sem, passages = semantic.rescore(vector, candidates)
+        sem = Hits(sem.ids[:depth], sem.scores[:depth])
         members = _keep(sem, sem.scores >= floor)
         if kw is None:
             cosines = dict(zip(members.ids.tolist(), members.scores.tolist(), strict=True))
-            return _Found(members, len(members), not saturated, semantic=cosines, vector=vector)
+            return _Found(members, len(members), not saturated, semantic=cosines, vector=vector, passages=passages)
         # Hybrid: by meaning alone a paper must reach the higher floor; from the lower one it
         # must also hold one of the query's uncommon words (see fusion.py for the measurements).
         high = semantic_floor(semantic.model, "hybrid")
@@ -404,7 +410,8 @@ class Searcher:
         inside = np.isin(ranked.ids, np.concatenate([kw.hits.ids, members.ids]))
         union = _keep(ranked, inside)
         extra = kw.total - len(kw.hits)  # keyword matches beyond those read: not in the union
-        return _Found(union, len(union) + max(extra, 0), kw.exact and not saturated, kw.keyword, cosines, vector)
+        return _Found(union, len(union) + max(extra, 0), kw.exact and not saturated, kw.keyword, cosines, vector,
+                      passages)
 
     def _closest(self, keyword: KeywordIndex, semantic: Any, parsed: ParsedQuery, flt: MetaFilter, mode: str,
                  limit: int, words: dict[str, str]) -> list[SearchResult]:
@@ -435,7 +442,9 @@ class Searcher:
         missing = [i for i in hits.ids.tolist() if i not in cosines]
         if missing and semantic is not None and found.vector is not None:
             # Papers the keyword side found: their similarity too, so every reason has both.
-            cosines.update(semantic.similarity(found.vector, np.asarray(missing, dtype=np.int64)))
+            scored, passages = semantic.rescore(found.vector, np.asarray(missing, dtype=np.int64))
+            cosines.update(zip(scored.ids.tolist(), scored.scores.astype(float).tolist(), strict=True))
+            found.passages.update(passages)
         stems = query_stems(parsed)
         out = []
         for i, s in zip(hits.ids.tolist(), hits.scores.tolist(), strict=True):
@@ -444,7 +453,7 @@ class Searcher:
                 continue  # a paper merged away since indexing is skipped, not an error
             found_by = [name for name, held in (("keyword", i in found.keyword), ("semantic", i in found.semantic))
                         if held]
-            why = explain(paper, words, parsed, found_by, cosines.get(i))
+            why = explain(paper, words, parsed, found_by, cosines.get(i), found.passages.get(i))
             out.append(SearchResult(paper, float(s), make_snippet(paper.abstract, stems), why))
         return out
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..index.keyword_query import NAME_ANALYZER, TEXT_ANALYZER, word_stems
+from ..index.passages import passage_text
 from ..store import Paper
 from .query import ParsedQuery
 from .snippet import matched_stems
@@ -31,7 +32,8 @@ class Why:
     matched: int = 0  # distinct query words the paper holds
     of: int = 0  # distinct query words
     phrases: list[str] = field(default_factory=list)
-    semantic: float | None = None  # cosine similarity of query and paper
+    semantic: float | None = None  # cosine similarity of query and paper (its best passage's)
+    passage: str | None = None  # the sentences that scored ``semantic``, when not the whole paper
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"found_by": self.found_by, "fields": self.fields,
@@ -40,6 +42,8 @@ class Why:
             out["phrases"] = self.phrases
         if self.semantic is not None:
             out["semantic"] = round(self.semantic, 3)
+        if self.passage:
+            out["passage"] = self.passage
         return out
 
     def line(self) -> str:
@@ -65,9 +69,11 @@ class Why:
 
 
 def explain(paper: Paper, words: dict[str, str], parsed: ParsedQuery, found_by: list[str],
-            semantic: float | None) -> Why:
-    """The reasons ``paper`` answers the query whose words (stem -> as typed) are ``words``."""
-    why = Why(found_by=found_by, of=len(words) + len(parsed.phrases), semantic=semantic)
+            semantic: float | None, passage: int | None = None) -> Why:
+    """The reasons ``paper`` answers the query whose words (stem -> as typed) are ``words``;
+    ``passage``: the number of the paper's passage that was closest in meaning, if one was."""
+    why = Why(found_by=found_by, of=len(words) + len(parsed.phrases), semantic=semantic,
+              passage=None if passage is None else passage_text(paper.title, paper.abstract or "", passage))
     texts = {"title": paper.title, "abstract": paper.abstract or ""}
     stems = {name: matched_stems(text, set(words)) for name, text in texts.items()}
     # One call for all authors (the analyser splits at the separator anyway): ~10 per paper.

@@ -76,7 +76,8 @@ class SearchItem(DailyPaper):
     why: dict[str, Any] | None = Field(
         default=None,
         description="why it matched: found_by (keyword/semantic), fields -> query words it holds, "
-        "matched_words of query_words, phrases, semantic (cosine similarity)",
+        "matched_words of query_words, phrases, semantic (cosine similarity: of the paper's closest "
+        "passage when it scored higher than the whole paper) and passage (that passage's sentences)",
     )
 
 
