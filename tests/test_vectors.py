@@ -319,6 +319,7 @@ def test_folded_segments_keep_each_papers_passages(home: Path, shared_data: Path
         assert index.update(store)["embedded"] == 40
         assert len(vf.read_manifest(index.folder / vf.MANIFEST)["segments"]) == 1  # type: ignore[index]
         counts = passage_counts(index)
+        assert index.stats()["passages"] == sum(counts.values()) > 40
         for paper in store.get_papers(list(counts)):
             assert counts[paper.id] == len(split_passages(paper.title, paper.abstract or "")), paper.title
         # One index built in one step scores every paper the same as the folded one.
@@ -334,9 +335,9 @@ def test_folded_segments_keep_each_papers_passages(home: Path, shared_data: Path
 
 
 def test_an_index_from_before_passages_is_rebuilt_beside_it(home: Path, shared_data: Path) -> None:
-    records = daily_records(shared_data)[700:716]
+    records = daily_records(shared_data)[700:718]
     with Store.open(str(home)) as store:
-        store.write_records(records)
+        store.write_records(records[:16])
         index = SemanticIndex.open(store.settings.index_dir, INT8_MODEL)
         index.update(store)
         # Make it what an index from before passages was: no passage files, no version.
@@ -353,13 +354,22 @@ def test_an_index_from_before_passages_is_rebuilt_beside_it(home: Path, shared_d
         query = old.embed_query(records[2].title)
         hits, best = old.rescore(query, np.asarray([target], dtype=np.int64))
         assert hits.ids.tolist() == [target] and best == {}  # the old index still answers, by paper vectors
+        # The serving refresher (restage=False) keeps it current as it is: new papers, no passages.
+        store.write_records(records[16:])
+        assert index.update(store, restage=False)["embedded"] == 2
+        kept = vf.read_manifest(index.folder / vf.MANIFEST)
+        assert kept is not None and "passages" not in kept and not old.snapshot().has_passages  # type: ignore[union-attr]
+        assert old.stats()["passages"] is None
+        assert old.search(records[17].title, 1).ids[0] == store.resolve_key(records[17].arxiv_id or "")
         # Re-embedding is staged beside it; killed midway, the old vectors keep answering.
         index.page_size = 5
         with pytest.raises(RuntimeError, match="killed"):
             index.update(FailingStore(store, fail_on=2))  # type: ignore[arg-type]
         assert old.search(records[2].title, 1).ids[0] == target
         assert (index.folder / vf.NEXT_MANIFEST).exists()
-        assert index.update(store)["embedded"] == 11  # resumed after the staged checkpoint of 5
+        assert index.update(store, restage=False)["embedded"] == 0  # the refresher leaves the staged build be
+        assert (index.folder / vf.NEXT_MANIFEST).exists()
+        assert index.update(store)["embedded"] == 13  # resumed after the staged checkpoint of 5
         assert vf.read_manifest(index.folder / vf.MANIFEST)["passages"] == PASSAGES_VERSION  # type: ignore[index]
         assert not (index.folder / vf.NEXT_MANIFEST).exists()
         assert old.snapshot().has_passages  # type: ignore[union-attr]

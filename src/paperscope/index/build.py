@@ -225,8 +225,11 @@ def update_indexes(
     return result
 
 
-def update_semantic(store: Store, index_dir: Path, *, rebuild: bool = False, progress: bool = False) -> dict[str, Any]:
-    """Embed what changed since the semantic index's last update (everything with ``rebuild``)."""
+def update_semantic(store: Store, index_dir: Path, *, rebuild: bool = False, progress: bool = False,
+                    restage: bool = True) -> dict[str, Any]:
+    """Embed what changed since the semantic index's last update (everything with ``rebuild``);
+    ``restage=False``: keep an index from before passages current rather than re-embed it
+    (:meth:`SemanticIndex.update`)."""
     from .vectors import SemanticIndex
 
     if rebuild:
@@ -234,7 +237,7 @@ def update_semantic(store: Store, index_dir: Path, *, rebuild: bool = False, pro
     started = time.perf_counter()
     sem = SemanticIndex.open(index_dir)
     try:
-        counts = dict(sem.update(store, progress=progress))
+        counts = dict(sem.update(store, progress=progress, restage=restage))
     finally:
         sem.close()
     counts.setdefault("seconds", round(time.perf_counter() - started, 3))

@@ -7,7 +7,8 @@ seq the indexes in this home have reached and, when they are behind, runs the sa
 update as ``paperscope index``: the keyword and metadata indexes (so a new paper becomes
 findable and a vote moves the upvote filter and sort), then the semantic index, which embeds
 the new papers.  A semantic index is only kept up to date, never started: embedding a whole
-store is an operator's decision (``paperscope index``), not a side effect of serving.
+store is an operator's decision (``paperscope index``), not a side effect of serving; so is
+re-embedding an index built before passages (index/passages.py), which is kept current as it is.
 
 One process per index folder does the work at a time: a round takes the folder's update lock
 (:func:`.build.update_lock`) without waiting, and a process that finds it taken skips the
@@ -220,7 +221,7 @@ class IndexRefresher:
             # back the keyword updates (votes, say) that the others can make meanwhile.
             with update_lock(self.index_dir, wait=False, name=SEMANTIC_LOCK) as held:
                 if held and self._behind()[1]:
-                    result["semantic"] = update_semantic(self.store, self.index_dir)
+                    result["semantic"] = update_semantic(self.store, self.index_dir, restage=False)
                 busy |= not held
         if result:
             result["seconds"] = round(time.perf_counter() - started, 3)

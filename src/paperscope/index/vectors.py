@@ -143,8 +143,11 @@ class SemanticIndex:
         snap = self.snapshot()
         if snap is None:
             return {"model": self.model, "papers": 0, "ann": False}
+        # Passages: None for an index from before them (searched by paper vectors alone).
+        passages = (sum(int(s.get("passages", 0)) for s in snap.manifest["segments"])
+                    if snap.manifest.get("passages") == PASSAGES_VERSION else None)
         return {"model": snap.model, "dim": snap.dim, "papers": len(snap), "segments": len(snap.vectors),
-                "last_seq": snap.manifest["last_seq"], "ann": snap.ann is not None}
+                "last_seq": snap.manifest["last_seq"], "ann": snap.ann is not None, "passages": passages}
 
     def has(self, paper_id: int) -> bool:
         snap = self.snapshot()
@@ -300,11 +303,15 @@ class SemanticIndex:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def update(self, store: Store, *, progress: bool = False, embedder: Embedder | None = None) -> dict[str, Any]:
+    def update(self, store: Store, *, progress: bool = False, embedder: Embedder | None = None,
+               restage: bool = True) -> dict[str, Any]:
         """Embed what changed in the store since the last update (everything after a model change).
 
         ``embedder`` replaces the configured model's (loaded on first need) for this update; its
-        ``name`` must be the index's model.  bench/search.py passes one at scale.
+        ``name`` must be the index's model.  bench/search.py passes one at scale.  With
+        ``restage=False`` (the serving refresher) an index of this model from before passages is
+        kept current as it is, new papers without passages: re-embedding a whole library is
+        ``paperscope index``'s to start, not a side effect of a paper arriving.
         """
         if embedder is not None and embedder.name != self.model:
             raise QueryError(f"embedder {embedder.name!r} given for an index of model {self.model!r}")
@@ -312,7 +319,9 @@ class SemanticIndex:
         with self._locked():
             current = vf.read_manifest(self.folder / vf.MANIFEST)
             manifest: dict[str, Any] | None
-            if current is None or self._same_kind(current):
+            if current is not None and not restage and current["model"] == self.model and not self._same_kind(current):
+                work_path, manifest = self.folder / vf.MANIFEST, current
+            elif current is None or self._same_kind(current):
                 # Checkpoints go live as they are made: a first build is searchable while it runs.
                 work_path, manifest = self.folder / vf.MANIFEST, current
                 # A staged build for some other model was abandoned: its files go below.
@@ -333,7 +342,9 @@ class SemanticIndex:
             if work_path.name == vf.NEXT_MANIFEST:
                 vf.write_manifest(self.folder / vf.MANIFEST, manifest)
                 (self.folder / vf.NEXT_MANIFEST).unlink()
-            vf.remove_unreferenced(self.folder, vf.referenced_files(manifest))
+            # A staged build left for ``paperscope index`` to resume (restage=False) keeps its files.
+            staged_files = vf.referenced_files(vf.read_manifest(self.folder / vf.NEXT_MANIFEST))
+            vf.remove_unreferenced(self.folder, vf.referenced_files(manifest) | staged_files)
         return {"embedded": embedded, "total": len(snap), "seconds": round(time.perf_counter() - start, 3),
                 "model": manifest["model"], "dim": manifest["dim"], "ann": bool(manifest.get("ann"))}
 
@@ -346,6 +357,8 @@ class SemanticIndex:
     def _follow_changes(self, store: Store, manifest: dict[str, Any], work_path: Path,
                         embedder: Embedder | None, progress: bool) -> tuple[int, list[dict[str, Any]]]:
         snap = vf.Snapshot.load(self.folder, manifest)
+        # An index from before passages, kept current as it is (``restage=False``), gets none.
+        with_passages = manifest.get("passages") == PASSAGES_VERSION
         known: dict[int, int] = {}  # text hashes of papers embedded in this run
         embedded = 0
         run_segments: list[dict[str, Any]] = []
@@ -365,7 +378,7 @@ class SemanticIndex:
                     texts.append(text)
                     ids.append(paper.id)
                     hashes.append(digest)
-                    passages.append(split_passages(paper.title, paper.abstract or ""))
+                    passages.append(split_passages(paper.title, paper.abstract or "") if with_passages else [])
                 bar.update(len(changes) - len(texts))  # repeats and unchanged texts: nothing to embed
                 if texts:
                     if embedder is None:
@@ -380,7 +393,8 @@ class SemanticIndex:
                         bar.update(len(texts[s : s + 256]))
                     segment = vf.write_segment(self.folder, vectors, np.asarray(ids, dtype=np.int64),
                                                np.asarray(hashes, dtype=np.uint64), manifest["gen"] + 1,
-                                               _passages(passage_vectors, passages, vectors.shape[1]))
+                                               _passages(passage_vectors, passages, vectors.shape[1])
+                                               if with_passages else None)
                     manifest["segments"].append(segment)
                     run_segments.append(segment)
                     known.update(zip(ids, hashes, strict=True))
@@ -431,7 +445,7 @@ class SemanticIndex:
         positions, ids = positions[order], ids[order]
         hashes = snap.hashes[np.searchsorted(snap.ids, ids)]
         segment = vf.write_segment(self.folder, snap.rows(positions), ids, hashes, max(s["gen"] for s in fold),
-                                   snap.passage_rows(positions))
+                                   snap.passage_rows(positions) if manifest.get("passages") else None)
         first = chosen[0]
         kept = [s for s in manifest["segments"] if s["name"] not in names]
         # The folded segment takes the place of the first one folded, so "newest row wins" holds.
