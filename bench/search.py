@@ -365,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         for mode in modes:
             row = figures["serving"][mode]
             print(f"  {mode:8} p95 / reference p95: " + ", ".join(
-                f"{name} {row['p95_ms'] / max(r['p95_ms'], 1e-3):.1f}x" for name, r in refs.items()))
+                f"{name} {row['p95_ms'] / max(r['p95_ms'], 1e-3):.2g}x" for name, r in refs.items()))
     serving = figures["serving"]
     print(
         f"serving process resident memory: {serving['rss_mib']} MiB "

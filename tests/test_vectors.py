@@ -374,3 +374,35 @@ def test_an_index_from_before_passages_is_rebuilt_beside_it(home: Path, shared_d
         assert not (index.folder / vf.NEXT_MANIFEST).exists()
         assert old.snapshot().has_passages  # type: ignore[union-attr]
         assert old.search(records[2].title, 1).ids[0] == target
+
+
+def test_passages_turned_off_embed_papers_only_and_search_by_their_floors(
+        home: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from paperscope.index.build import update_indexes
+    from paperscope.search.api import Searcher, SearchRequest
+    from paperscope.search.fusion import semantic_floor
+
+    records = daily_records(shared_data)[:120]
+    monkeypatch.setenv("PAPERSCOPE_EMBEDDING_PASSAGES", "0")
+    with Store.open(str(home)) as store:
+        store.write_records(records)
+        update_indexes(store)
+        index = SemanticIndex.open(store.settings.index_dir)
+        assert index.stats()["passages"] is None and not index.scores_passages()
+        query = "reinforcement learning for language model reasoning"
+        vector = index.embed_query(query)
+        own = index.similarity(vector, np.arange(1, 121, dtype=np.int64))
+        low, high = semantic_floor(INT8_MODEL, passages=False), semantic_floor(INT8_MODEL)
+        assert low < high
+        expected = {i for i, c in own.items() if c >= low}
+        assert len(expected) > len({i for i, c in own.items() if c >= high})  # the floors tell apart here
+        searcher = Searcher(store)
+        response = searcher.search(SearchRequest(query=query, mode="semantic", limit=200))
+        # Scored by the papers' own vectors, against the floor measured for them.
+        assert {r.paper.id for r in response.results} == expected and response.total == len(expected)
+        assert all(r.why is not None and r.why.passage is None for r in response.results)
+        searcher.close()
+        # Turned on again: re-embedded with passages, beside the vectors that keep answering.
+        monkeypatch.setenv("PAPERSCOPE_EMBEDDING_PASSAGES", "1")
+        counts = SemanticIndex.open(store.settings.index_dir).update(store)
+        assert counts["embedded"] == 120 and index.scores_passages() and index.stats()["passages"] > 120

@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     http_backoff: float | None = Field(default=None, ge=0)
     http_timeout: float | None = Field(default=None, gt=0)
     embedding_model: str | None = None
+    # Embed passages of each abstract beside the paper (index/passages.py): better ranking, at
+    # about three times the embedding time and four times the index's disk.
+    embedding_passages: bool = True
 
     # -- mail ----------------------------------------------------------------------------
     smtp_host: str = "localhost"

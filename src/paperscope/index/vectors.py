@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 from tqdm import tqdm
 
+from ..config import environment_settings
 from ..errors import PaperscopeError, QueryError
 from ..store import Store
 from . import vectorfiles as vf
@@ -64,10 +65,12 @@ class SemanticIndex:
 
     page_size = 10_000  # changes per checkpoint
 
-    def __init__(self, folder: Path, model: str, ann_threshold: int) -> None:
+    def __init__(self, folder: Path, model: str, ann_threshold: int, passages: bool = True) -> None:
         self.folder = folder
         self.model = model
         self.ann_threshold = ann_threshold
+        # The passages version this index makes (0: papers' own vectors only).
+        self.passages_version = PASSAGES_VERSION if passages else 0
         self._snap: vf.Snapshot | None = None
         self._seen: tuple[int, int] | None = None  # (inode, mtime) of the manifest we loaded
         # Query text -> embedding, most recent last.  Every page of a result list, and every
@@ -76,11 +79,21 @@ class SemanticIndex:
         self._queries_lock = threading.Lock()
 
     @classmethod
-    def open(cls, index_dir: Path, model: str | None = None, *, ann_threshold: int | None = None) -> SemanticIndex:
-        """Open (creating the folder); ``model`` defaults to ``$PAPERSCOPE_EMBEDDING_MODEL`` or MiniLM int8."""
+    def open(cls, index_dir: Path, model: str | None = None, *, ann_threshold: int | None = None,
+             passages: bool | None = None) -> SemanticIndex:
+        """Open (creating the folder); ``model`` defaults to ``$PAPERSCOPE_EMBEDDING_MODEL`` or MiniLM
+        int8, ``passages`` to ``$PAPERSCOPE_EMBEDDING_PASSAGES`` (on)."""
         folder = Path(index_dir) / "semantic"
         folder.mkdir(parents=True, exist_ok=True)
-        return cls(folder, configured_model(model), ANN_THRESHOLD if ann_threshold is None else ann_threshold)
+        if passages is None:
+            passages = environment_settings().embedding_passages
+        return cls(folder, configured_model(model), ANN_THRESHOLD if ann_threshold is None else ann_threshold,
+                   passages)
+
+    def scores_passages(self) -> bool:
+        """Whether the vectors searched now include passages (the floors and weights differ)."""
+        snap = self.snapshot()
+        return snap is not None and snap.manifest.get("passages") == PASSAGES_VERSION
 
     @staticmethod
     def remove(index_dir: Path) -> None:
@@ -335,7 +348,7 @@ class SemanticIndex:
             if manifest is None:
                 embedder = embedder or load_embedder(self.model)
                 manifest = vf.empty_manifest(embedder.name, embedder.dim)
-                manifest["passages"] = PASSAGES_VERSION
+                manifest["passages"] = self.passages_version
                 vf.write_manifest(work_path, manifest)
             embedded, run_segments = self._follow_changes(store, manifest, work_path, embedder, progress)
             snap = self._finish(manifest, work_path, run_segments)
@@ -350,14 +363,14 @@ class SemanticIndex:
 
     def _same_kind(self, manifest: dict[str, Any]) -> bool:
         """Whether ``manifest``'s vectors are what this index makes now: the same model, and
-        passages cut the same way (an index from before passages is re-embedded beside the old
-        one, which keeps answering meanwhile)."""
-        return bool(manifest["model"] == self.model and manifest.get("passages") == PASSAGES_VERSION)
+        passages cut the same way or, both, none (an index from before passages, or with passages
+        turned on or off since, is re-embedded beside the old one, which keeps answering)."""
+        return bool(manifest["model"] == self.model and manifest.get("passages", 0) == self.passages_version)
 
     def _follow_changes(self, store: Store, manifest: dict[str, Any], work_path: Path,
                         embedder: Embedder | None, progress: bool) -> tuple[int, list[dict[str, Any]]]:
         snap = vf.Snapshot.load(self.folder, manifest)
-        # An index from before passages, kept current as it is (``restage=False``), gets none.
+        # An index without passages (turned off, or from before them) gets none.
         with_passages = manifest.get("passages") == PASSAGES_VERSION
         known: dict[int, int] = {}  # text hashes of papers embedded in this run
         embedded = 0

