@@ -106,7 +106,8 @@ class Settings(BaseSettings):
     http_timeout: float | None = Field(default=None, gt=0)
     embedding_model: str | None = None
     # Embed passages of each abstract beside the paper (index/passages.py): better ranking, at
-    # about three times the embedding time and four times the index's disk.
+    # about twice the embedding time and twice the vector files' disk (./run's 1,144 papers:
+    # 4,580 passages, 98 s instead of 49 s).
     embedding_passages: bool = True
 
     # -- mail ----------------------------------------------------------------------------
