@@ -358,7 +358,7 @@ def test_an_index_from_before_passages_is_rebuilt_beside_it(home: Path, shared_d
         store.write_records(records[16:])
         assert index.update(store, restage=False)["embedded"] == 2
         kept = vf.read_manifest(index.folder / vf.MANIFEST)
-        assert kept is not None and "passages" not in kept and not old.snapshot().has_passages  # type: ignore[union-attr]
+        assert kept is not None and "passages" not in kept and not old.scores_passages()
         assert old.stats()["passages"] is None
         assert old.search(records[17].title, 1).ids[0] == store.resolve_key(records[17].arxiv_id or "")
         # Re-embedding is staged beside it; killed midway, the old vectors keep answering.
@@ -372,7 +372,7 @@ def test_an_index_from_before_passages_is_rebuilt_beside_it(home: Path, shared_d
         assert index.update(store)["embedded"] == 13  # resumed after the staged checkpoint of 5
         assert vf.read_manifest(index.folder / vf.MANIFEST)["passages"] == PASSAGES_VERSION  # type: ignore[index]
         assert not (index.folder / vf.NEXT_MANIFEST).exists()
-        assert old.snapshot().has_passages  # type: ignore[union-attr]
+        assert old.scores_passages()
         assert old.search(records[2].title, 1).ids[0] == target
 
 
@@ -391,7 +391,9 @@ def test_passages_turned_off_embed_papers_only_and_search_by_their_floors(
         assert index.stats()["passages"] is None and not index.scores_passages()
         query = "reinforcement learning for language model reasoning"
         vector = index.embed_query(query)
-        own = index.similarity(vector, np.arange(1, 121, dtype=np.int64))
+        scored, closest = index.rescore(vector, np.arange(1, 121, dtype=np.int64))
+        assert closest == {}  # no passages: each paper's own cosine
+        own = dict(zip(scored.ids.tolist(), scored.scores.tolist(), strict=True))
         low, high = semantic_floor(INT8_MODEL, passages=False), semantic_floor(INT8_MODEL)
         assert low < high
         expected = {i for i, c in own.items() if c >= low}

@@ -98,10 +98,6 @@ class Passages:
     scales: npt.NDArray[np.float32]
     offsets: IdArray
 
-    @classmethod
-    def empty(cls, dim: int, rows: int = 0) -> Passages:
-        return cls(np.empty((0, dim), dtype=np.int8), np.empty(0, dtype=np.float32), np.zeros(rows + 1, dtype=np.int64))
-
     def select(self, rows: npt.NDArray[np.intp]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
         """The passage positions of ``rows`` (in order) and, for each, which of ``rows`` owns it."""
         starts, ends = self.offsets[rows], self.offsets[rows + 1]
@@ -262,10 +258,6 @@ class Snapshot:
             out.codes[targets] = passages.codes[at]
             out.scales[targets] = passages.scales[at]
         return out
-
-    @property
-    def has_passages(self) -> bool:
-        return any(p is not None for p in self.passages)
 
     def rows(self, positions: npt.NDArray[np.intp]) -> np.ndarray:
         """Vectors at global rows (a copy), gathered segment by segment."""

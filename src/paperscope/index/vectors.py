@@ -93,7 +93,7 @@ class SemanticIndex:
     def scores_passages(self) -> bool:
         """Whether the vectors searched now include passages (the floors and weights differ)."""
         snap = self.snapshot()
-        return snap is not None and snap.manifest.get("passages") == PASSAGES_VERSION
+        return snap is not None and _with_passages(snap.manifest)
 
     @staticmethod
     def remove(index_dir: Path) -> None:
@@ -158,7 +158,7 @@ class SemanticIndex:
             return {"model": self.model, "papers": 0, "ann": False}
         # Passages: None for an index from before them (searched by paper vectors alone).
         passages = (sum(int(s.get("passages", 0)) for s in snap.manifest["segments"])
-                    if snap.manifest.get("passages") == PASSAGES_VERSION else None)
+                    if _with_passages(snap.manifest) else None)
         return {"model": snap.model, "dim": snap.dim, "papers": len(snap), "segments": len(snap.vectors),
                 "last_seq": snap.manifest["last_seq"], "ann": snap.ann is not None, "passages": passages}
 
@@ -199,17 +199,6 @@ class SemanticIndex:
         q = self.embed_query(query) if vector is None else vector
         return self.search_vector(q, k, allowed, at_least=at_least)
 
-    def similarity(self, vector: npt.NDArray[np.float32], ids: npt.NDArray[np.int64]) -> dict[int, float]:
-        """Cosine similarity of ``vector`` with each of ``ids`` that has an embedding."""
-        snap = self.snapshot()
-        if snap is None or len(ids) == 0:
-            return {}
-        found, positions = snap.lookup(np.asarray(ids, dtype=np.int64))
-        if len(found) == 0:
-            return {}
-        scores = snap.rows(positions) @ np.asarray(vector, dtype=np.float32)
-        return dict(zip(found.tolist(), scores.astype(float).tolist(), strict=True))
-
     def rescore(self, vector: npt.NDArray[np.float32], ids: npt.NDArray[np.int64]
                 ) -> tuple[Hits, dict[int, int]]:
         """Each of ``ids`` that has an embedding, scored by the best of its own vector and its
@@ -223,7 +212,7 @@ class SemanticIndex:
             return Hits.empty(), {}
         q = np.asarray(vector, dtype=np.float32)
         scores = snap.rows(positions) @ q
-        if snap.has_passages:
+        if _with_passages(snap.manifest):
             best, which = snap.best_passages(positions, q)
             better = best > scores
             scores = np.where(better, best, scores).astype(np.float32)
@@ -371,7 +360,7 @@ class SemanticIndex:
                         embedder: Embedder | None, progress: bool) -> tuple[int, list[dict[str, Any]]]:
         snap = vf.Snapshot.load(self.folder, manifest)
         # An index without passages (turned off, or from before them) gets none.
-        with_passages = manifest.get("passages") == PASSAGES_VERSION
+        with_passages = _with_passages(manifest)
         known: dict[int, int] = {}  # text hashes of papers embedded in this run
         embedded = 0
         run_segments: list[dict[str, Any]] = []
@@ -458,7 +447,7 @@ class SemanticIndex:
         positions, ids = positions[order], ids[order]
         hashes = snap.hashes[np.searchsorted(snap.ids, ids)]
         segment = vf.write_segment(self.folder, snap.rows(positions), ids, hashes, max(s["gen"] for s in fold),
-                                   snap.passage_rows(positions) if manifest.get("passages") else None)
+                                   snap.passage_rows(positions) if _with_passages(manifest) else None)
         first = chosen[0]
         kept = [s for s in manifest["segments"] if s["name"] not in names]
         # The folded segment takes the place of the first one folded, so "newest row wins" holds.
@@ -474,7 +463,10 @@ class SemanticIndex:
 def _passages(vectors: list[npt.NDArray[np.float32]], texts: list[list[str]], dim: int) -> vf.Passages:
     """One segment's passages, quantized (``texts``: each row's passage texts, in row order)."""
     offsets = np.r_[0, np.cumsum([len(group) for group in texts])].astype(np.int64)
-    if not vectors:
-        return vf.Passages.empty(dim, len(texts))
-    codes, scales = quantize(np.concatenate(vectors))
+    codes, scales = quantize(np.concatenate(vectors) if vectors else np.empty((0, dim), dtype=np.float32))
     return vf.Passages(codes, scales, offsets)
+
+
+def _with_passages(manifest: dict[str, Any]) -> bool:
+    """Whether an index's papers are scored by their passages: it was built with this version's."""
+    return bool(manifest.get("passages") == PASSAGES_VERSION)
