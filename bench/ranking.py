@@ -97,7 +97,7 @@ def _collect(store: Store, queries: dict[str, str]) -> dict[str, dict[str, Any]]
         rare_count = {c: sum(1 for w in words if share[w] <= c) for c in COMMON}
         q = semantic.embed_query(parsed.text)
         # Every paper's cosine (5k papers: exact), for the floor's share of relevant papers.
-        cos = np.concatenate([v @ q for v in vectors.vectors]).astype(np.float32)
+        cos = vectors.scores(q)
         order = np.argsort(-cos)
         # The score the searcher ranks by: the best of the paper's vector and its passages'.
         best, _ = vectors.best_passages(np.arange(len(cos), dtype=np.intp), q)

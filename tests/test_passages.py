@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
-from paperscope.index.passages import PASSAGE_WORDS, passage_text, quantize, split_passages
+from paperscope.index.passages import PASSAGE_WORDS, passage_text, split_passages
 from semantic_helpers import daily_records
 
 
@@ -56,21 +54,3 @@ def test_short_and_odd_abstracts() -> None:
     # Whitespace and line breaks inside an abstract do not change the cut.
     spaced = split_passages("A  title", "First.\n\n" + long_sentence)
     assert spaced == split_passages("A title", "First. " + long_sentence)
-
-
-def test_quantized_passages_keep_their_direction() -> None:
-    rng = np.random.default_rng(5)
-    vectors = rng.standard_normal((500, 384)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    codes, scales = quantize(vectors)
-    assert codes.dtype == np.int8 and scales.dtype == np.float32 and codes.shape == vectors.shape
-    back = codes.astype(np.float32) * scales[:, None]
-    cosines = np.sum(back * vectors, axis=1) / np.linalg.norm(back, axis=1)
-    assert cosines.min() > 0.999, cosines.min()
-    # Scores against a query move by far less than the gaps that rank papers.
-    query = vectors[0]
-    assert np.abs(back @ query - vectors @ query).max() < 0.01
-    zero_codes, zero_scales = quantize(np.zeros((2, 4), dtype=np.float32))
-    assert not zero_codes.any() and np.all(zero_scales == 1.0)
-    empty_codes, empty_scales = quantize(np.empty((0, 384), dtype=np.float32))
-    assert empty_codes.shape == (0, 384) and empty_scales.shape == (0,)

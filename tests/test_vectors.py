@@ -146,6 +146,7 @@ def test_ann_recall_at_10_against_exact(built: tuple[Store, SemanticIndex], tmp_
     manifest["segments"].append(vf.write_segment(folder, base, ids, np.zeros(4000, np.uint64), 1))
     manifest["gen"] = 1
     loaded = vf.Snapshot.load(folder, manifest)
+    base = loaded.rows(np.arange(len(ids), dtype=np.intp))  # exact search is over what is stored: int8
     manifest["ann"] = refresh_ann(folder, loaded, None, vectors.ANN_CONNECTIVITY, vectors.ANN_EXPANSION_ADD)
     manifest["ann"]["gen"] = 1
     vf.write_manifest(folder / vf.MANIFEST, manifest)
@@ -294,10 +295,11 @@ def test_rescore_takes_the_best_of_paper_and_passages(built: tuple[Store, Semant
         assert hits.ids.tolist() == [paper.id]  # an id without an embedding is left out
         whole = float(embedder.embed([paper_text(paper.title, paper.abstract or "")])[0] @ query)
         parts = embedder.embed(passages) @ query
-        # The score is the best of the paper's own vector and its passages' (int8 passages).
-        assert abs(float(hits.scores[0]) - max(whole, float(parts.max()))) < 0.01
+        # The score is the best of the paper's own vector and its passages' (4-bit passages: a
+        # cosine moves by up to ~0.03, test_vectorfiles).
+        assert abs(float(hits.scores[0]) - max(whole, float(parts.max()))) < 0.03
         if paper.id in best:
-            assert abs(float(parts[best[paper.id]]) - float(hits.scores[0])) < 0.01
+            assert abs(float(parts[best[paper.id]]) - float(hits.scores[0])) < 0.03
             own_passage += best[paper.id] == len(passages) - 1
     # The passage the query was taken from is, nearly always, the one that scores.
     assert own_passage >= 10, own_passage
@@ -408,3 +410,49 @@ def test_passages_turned_off_embed_papers_only_and_search_by_their_floors(
         monkeypatch.setenv("PAPERSCOPE_EMBEDDING_PASSAGES", "1")
         counts = SemanticIndex.open(store.settings.index_dir).update(store)
         assert counts["embedded"] == 120 and index.scores_passages() and index.stats()["passages"] > 120
+
+
+def test_an_index_stored_the_old_way_is_rewritten_without_re_embedding(home: Path, shared_data: Path) -> None:
+    records = daily_records(shared_data)[720:750]
+    with Store.open(str(home)) as store:
+        store.write_records(records[:24])
+        index = SemanticIndex.open(store.settings.index_dir, INT8_MODEL)
+        index.update(store)
+        # Make it what an index from before session 8 was: float32 rows without scales, int8 passages.
+        manifest = vf.read_manifest(index.folder / vf.MANIFEST)
+        assert manifest is not None
+        snap = index.snapshot()
+        assert snap is not None
+        for number, segment in enumerate(manifest["segments"]):
+            name = segment["name"]
+            rows = np.arange(snap.offsets[number], snap.offsets[number] + segment["rows"], dtype=np.intp)
+            vf.write_array(index.folder / f"{name}.vec.npy", snap.rows(rows))
+            (index.folder / f"{name}.vscale.npy").unlink()
+            passages = snap.passages[number]
+            assert passages is not None and passages.bits == 4
+            every = np.arange(len(passages.scales), dtype=np.intp)
+            codes, scales = vf.quantize(passages.values(every).astype(np.float32) * passages.scales[:, None], 8)
+            vf.write_array(index.folder / f"{name}.pvec.npy", codes)
+            vf.write_array(index.folder / f"{name}.pscale.npy", scales)
+            del segment["vectors"], segment["passage_bits"]
+        vf.write_manifest(index.folder / vf.MANIFEST, manifest)
+        old = SemanticIndex.open(store.settings.index_dir, INT8_MODEL)
+        query = old.embed_query("reinforcement learning for language model reasoning")
+        ids = np.asarray(sorted(snap.ids.tolist()), dtype=np.int64)
+        before, before_best = old.rescore(query, ids)
+        assert old.snapshot().vectors[0].dtype == np.float32  # type: ignore[union-attr]
+        # The serving refresher keeps it current as it is (new papers in an int8 segment).
+        store.write_records(records[24:])
+        assert index.update(store, restage=False)["embedded"] == 6
+        kinds = [s.get("vectors") for s in vf.read_manifest(index.folder / vf.MANIFEST)["segments"]]  # type: ignore[index]
+        assert kinds[0] is None and kinds[-1] == "int8"
+        # `paperscope index` rewrites them: int8 rows, 4-bit passages; nothing is embedded again.
+        assert index.update(store)["embedded"] == 0
+        rewritten = vf.read_manifest(index.folder / vf.MANIFEST)
+        assert rewritten is not None and vf.stored_as_now(rewritten) and len(rewritten["segments"]) == 1
+        assert old.stats()["passages"] == sum(len(split_passages(r.title, r.abstract or "")) for r in records)
+        (stored,) = index.folder.glob("seg-*.vec.npy")
+        assert np.load(stored, mmap_mode="r").dtype == np.int8
+        after, after_best = old.rescore(query, ids)
+        assert after.ids[:10].tolist() == before.ids[:10].tolist() and after_best == before_best
+        assert np.abs(after.scores - before.scores).max() < 0.01

@@ -29,7 +29,7 @@ from ..store import Store
 from . import vectorfiles as vf
 from .embed import Embedder, configured_model, load_embedder, load_query_embedder, paper_text
 from .hits import Hits
-from .passages import PASSAGES_VERSION, quantize, split_passages
+from .passages import PASSAGES_VERSION, split_passages
 
 # Below this many papers exact search is fast enough (~10 ms per query at 100k x 384 float32)
 # and has perfect recall; above it the HNSW index answers in well under a millisecond.
@@ -281,7 +281,7 @@ class SemanticIndex:
         return Hits(matches.keys.astype(np.int64), (1.0 - matches.distances).astype(np.float32))
 
     def _exact_all(self, snap: vf.Snapshot, q: npt.NDArray[np.float32], k: int) -> Hits:
-        scores = np.concatenate([vec @ q for vec in snap.vectors]).astype(np.float32)
+        scores = snap.scores(q)
         scores[~snap.live] = -np.inf  # rows superseded by a newer embedding of the same paper
         best = _top(scores, min(k, len(snap)))
         return Hits(snap.all_ids[best], scores[best])
@@ -340,7 +340,7 @@ class SemanticIndex:
                 manifest["passages"] = self.passages_version
                 vf.write_manifest(work_path, manifest)
             embedded, run_segments = self._follow_changes(store, manifest, work_path, embedder, progress)
-            snap = self._finish(manifest, work_path, run_segments)
+            snap = self._finish(manifest, work_path, run_segments, rewrite_old=restage)
             if work_path.name == vf.NEXT_MANIFEST:
                 vf.write_manifest(self.folder / vf.MANIFEST, manifest)
                 (self.folder / vf.NEXT_MANIFEST).unlink()
@@ -409,8 +409,15 @@ class SemanticIndex:
                 vf.write_manifest(work_path, manifest)  # checkpoint: after the segment is on disk
         return embedded, run_segments
 
-    def _finish(self, manifest: dict[str, Any], work_path: Path, run_segments: list[dict[str, Any]]) -> vf.Snapshot:
-        """Bring the ANN index up to date, then fold this run's segments (or all of them) into one."""
+    def _finish(self, manifest: dict[str, Any], work_path: Path, run_segments: list[dict[str, Any]],
+                rewrite_old: bool = True) -> vf.Snapshot:
+        """Bring the ANN index up to date, then fold this run's segments (or all of them) into one.
+
+        With ``rewrite_old``, an index holding segments from before int8 paper vectors and 4-bit
+        passages (float32 and int8) is folded whole, which stores them so: at 1M papers its files
+        go from 3.6 to 2.0 GiB, and so does the memory a search maps; nothing is re-embedded.  The
+        serving refresher leaves that one-off rewrite to ``paperscope index``, as it does
+        re-embedding."""
         snap = vf.Snapshot.load(self.folder, manifest)
         ann = manifest.get("ann")
         if len(snap) >= self.ann_threshold and (not ann or ann["gen"] != manifest["gen"]):
@@ -423,7 +430,8 @@ class SemanticIndex:
             manifest["ann"] = None
             vf.write_manifest(work_path, manifest)
         dead = len(snap.all_ids) - len(snap)
-        if len(manifest["segments"]) > MAX_SEGMENTS or dead > 0.25 * max(len(snap), 1):
+        rewrite = rewrite_old and not vf.stored_as_now(manifest)
+        if len(manifest["segments"]) > MAX_SEGMENTS or dead > 0.25 * max(len(snap), 1) or rewrite:
             fold = list(manifest["segments"])
         elif len(run_segments) > 1:
             fold = run_segments
@@ -435,7 +443,8 @@ class SemanticIndex:
     def _fold(self, manifest: dict[str, Any], work_path: Path, snap: vf.Snapshot,
               fold: list[dict[str, Any]]) -> None:
         """Rewrite some segments as one holding only their live rows.  The live vectors do not
-        change, so an ANN index that was current stays current."""
+        change (a float32 one is rounded to int8, moving its cosines by < 0.01), so an ANN index
+        that was current stays current."""
         names = {s["name"] for s in fold}
         chosen = [i for i, s in enumerate(manifest["segments"]) if s["name"] in names]
         positions = np.concatenate([
@@ -463,8 +472,9 @@ class SemanticIndex:
 def _passages(vectors: list[npt.NDArray[np.float32]], texts: list[list[str]], dim: int) -> vf.Passages:
     """One segment's passages, quantized (``texts``: each row's passage texts, in row order)."""
     offsets = np.r_[0, np.cumsum([len(group) for group in texts])].astype(np.int64)
-    codes, scales = quantize(np.concatenate(vectors) if vectors else np.empty((0, dim), dtype=np.float32))
-    return vf.Passages(codes, scales, offsets)
+    bits = vf.passage_bits(dim)
+    codes, scales = vf.quantize(np.concatenate(vectors) if vectors else np.empty((0, dim), dtype=np.float32), bits)
+    return vf.Passages(codes, scales, offsets, bits)
 
 
 def _with_passages(manifest: dict[str, Any]) -> bool:
