@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from paperscope.index.build import update_indexes
+from paperscope.index.embed import INT8_MODEL
 from paperscope.index.keyword_query import TEXT_ANALYZER
 from paperscope.records import PaperRecord
 from paperscope.search.api import Searcher, SearchRequest, SearchResponse
+from paperscope.search.fusion import semantic_floor
 from paperscope.store import Store
 from semantic_helpers import daily_records
 
@@ -102,6 +104,24 @@ def test_why_names_words_that_occur_in_the_paper(searcher: Searcher) -> None:
     assert any(r.why and r.why.semantic is not None for r in response.results)
     # Long abstracts are scored by their closest passage, and the reason quotes it.
     assert sum(r.why is not None and r.why.passage is not None for r in response.results) >= 5
+
+
+def test_a_passage_is_quoted_only_for_papers_close_in_meaning(searcher: Searcher) -> None:
+    floor = semantic_floor(INT8_MODEL, "supported")
+    response = search(searcher, "KV cache", limit=100)
+    quoted = [r.why for r in response.results if r.why is not None and r.why.passage is not None]
+    far = [r.why for r in response.results if r.why is not None and r.why.semantic is not None
+           and r.why.semantic < floor]
+    # Keyword matches far in meaning exist for this query, and none of them quotes a passage.
+    assert quoted and far
+    assert all(why.semantic is not None and why.semantic >= floor for why in quoted)
+    assert all(why.passage is None and "passage" not in why.as_dict() for why in far)
+    # A paper kept by meaning that holds some of the words says why the words were not enough.
+    for result in response.results:
+        why = result.why
+        assert why is not None
+        if why.found_by == ["semantic"]:
+            assert ("too few of the query's words" in why.line()) == bool(why.fields), why.line()
 
 
 def test_facets_add_up_to_the_total(searcher: Searcher) -> None:

@@ -447,6 +447,10 @@ class Searcher:
             cosines.update(zip(scored.ids.tolist(), scored.scores.astype(float).tolist(), strict=True))
             found.passages.update(passages)
         stems = query_stems(parsed)
+        # A passage is quoted as the reason a paper is close in meaning only where it is: below the
+        # lowest floor at which meaning counts (a keyword match at 0.23, say) the "closest" passage
+        # is merely the least far, and quoting it reads as a claim that it answers the query.
+        close = np.inf if semantic is None else semantic_floor(semantic.model, "supported", semantic.scores_passages())
         out = []
         for i, s in zip(hits.ids.tolist(), hits.scores.tolist(), strict=True):
             paper = by_id.get(int(i))
@@ -454,7 +458,9 @@ class Searcher:
                 continue  # a paper merged away since indexing is skipped, not an error
             found_by = [name for name, held in (("keyword", i in found.keyword), ("semantic", i in found.semantic))
                         if held]
-            why = explain(paper, words, parsed, found_by, cosines.get(i), found.passages.get(i))
+            cosine = cosines.get(i)
+            passage = found.passages.get(i) if cosine is not None and cosine >= close else None
+            why = explain(paper, words, parsed, found_by, cosine, passage)
             out.append(SearchResult(paper, float(s), make_snippet(paper.abstract, stems), why))
         return out
 

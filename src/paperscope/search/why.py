@@ -64,7 +64,10 @@ class Why:
         if self.semantic is not None:
             parts.append(f"semantic {self.semantic:.2f}")
         if self.found_by == ["semantic"]:
-            parts.append("found by meaning only")
+            # Words listed above but no keyword match: say so, or the line reads as a contradiction
+            # ("title matches kv; found by meaning only" for a "KV cache" query).
+            parts.append("found by meaning (too few of the query's words for a keyword match)" if by_word
+                         else "found by meaning only")
         return "; ".join(parts)
 
 
