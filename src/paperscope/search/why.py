@@ -17,6 +17,11 @@ from ..store import Paper
 from .query import ParsedQuery
 from .snippet import matched_stems
 
+# Every passage starts with the paper's title, so a passage of a few words (an abstract's last
+# line, "The project page is available at https://…") scores about as the title alone does:
+# quoting it would credit that line with the title's closeness.  Shorter ones are not quoted.
+QUOTE_MIN_WORDS = 15
+
 
 def query_words(parsed: ParsedQuery) -> dict[str, str]:
     """The query's distinct bare words by stem -> the word as typed (see :func:`word_stems`)."""
@@ -75,8 +80,10 @@ def explain(paper: Paper, words: dict[str, str], parsed: ParsedQuery, found_by: 
             semantic: float | None, passage: int | None = None) -> Why:
     """The reasons ``paper`` answers the query whose words (stem -> as typed) are ``words``;
     ``passage``: the number of the paper's passage that was closest in meaning, if one was."""
-    why = Why(found_by=found_by, of=len(words) + len(parsed.phrases), semantic=semantic,
-              passage=None if passage is None else passage_text(paper.title, paper.abstract or "", passage))
+    quote = None if passage is None else passage_text(paper.title, paper.abstract or "", passage)
+    if quote is not None and len(quote.split()) < QUOTE_MIN_WORDS:
+        quote = None
+    why = Why(found_by=found_by, of=len(words) + len(parsed.phrases), semantic=semantic, passage=quote)
     texts = {"title": paper.title, "abstract": paper.abstract or ""}
     stems = {name: matched_stems(text, set(words)) for name, text in texts.items()}
     # One call for all authors (the analyser splits at the separator anyway): ~10 per paper.
